@@ -1,0 +1,1 @@
+"""Authentication: the hub authenticator and the admission rules it shares with the JWT API."""

@@ -1,0 +1,122 @@
+"""The operator config file's schema: one TOML document, validated before anything starts.
+
+Every section forbids unknown keys so that a typo fails loudly instead of silently keeping a default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+PositiveSeconds = Annotated[int, Field(gt=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ServiceSection(_Section):
+    """Where the service listens and keeps its state."""
+
+    port: Port = 8000
+    """Public port of the proxy: the URL users open."""
+    ip: str = "127.0.0.1"
+    """Address the proxy listens on. Loopback by default: the embedded setup is for one machine."""
+    data_dir: str = "notebooks-data"
+    """Database, secrets, homes, logs and the development IdP's state live here."""
+    hub_api_port: Port = 0
+    """Internal port of the hub itself; 0 picks a free one at start."""
+    proxy_api_port: Port = 0
+    """Internal REST API port of configurable-http-proxy; 0 picks a free one at start."""
+    keep_servers_on_shutdown: bool = False
+    """Leave user servers running when `notebooks up` stops (they are picked up at the next start)."""
+    auth_refresh_age: PositiveSeconds = 60
+    """How old (seconds) the hub lets a user's auth state get before it checks and refreshes tokens."""
+
+
+class OidcSection(_Section):
+    """The identity provider the hub trusts. Endpoints come from OIDC discovery on `issuer`."""
+
+    issuer: str = ""
+    """Issuer URL. Empty means the built-in development IdP (`dev_idp.enabled` must then be true)."""
+    client_id: str = "notebooks-hub"
+    client_secret: str = ""
+    """Empty with the development IdP: a secret is generated once and kept in the data dir."""
+    scopes: list[str] = ["openid", "profile", "email", "offline_access"]
+    username_claim: str = "preferred_username"
+    groups_claim: str = "eduperson_entitlement"
+    """Claim whose values become hub groups (EGI Check-in: `eduperson_entitlement`)."""
+    allowed_groups: list[str] = ["researchers", "admins"]
+    """Users in none of these groups are refused. Empty list: every authenticated user is allowed."""
+    admin_groups: list[str] = ["admins"]
+    audience: str = ""
+    """Expected `aud` of access tokens; empty skips the audience check for access tokens."""
+    signature_algorithms: list[str] = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+    """Allow-list of JWT signature algorithms; symmetric algorithms are never accepted."""
+    refresh_margin_fraction: Annotated[float, Field(gt=0, lt=1)] = 1 / 3
+    """Refresh an access token once less than this fraction of its lifetime is left."""
+
+    @model_validator(mode="after")
+    def _no_symmetric_algorithms(self) -> OidcSection:
+        bad = [a for a in self.signature_algorithms if a.upper().startswith("HS") or a == "none"]
+        if bad:
+            raise ValueError(f"symmetric or empty algorithms are not allowed: {', '.join(bad)}")
+        return self
+
+
+class DevUser(_Section):
+    username: str
+    password: str = ""
+    """Empty: the demo password (`notebooks`, or `--demo-password`)."""
+    email: str = ""
+    name: str = ""
+    groups: list[str] = []
+
+
+def _default_users() -> list[DevUser]:
+    return [
+        DevUser(username="alice", email="alice@example.org", name="Alice Demo",
+                groups=["researchers"]),
+        DevUser(username="bob", email="bob@example.org", name="Bob Demo", groups=["researchers"]),
+        DevUser(username="admin", email="admin@example.org", name="Admin Demo", groups=["admins"]),
+    ]
+
+
+class DevIdpSection(_Section):
+    """The built-in development identity provider. NOT FOR PRODUCTION."""
+
+    enabled: bool = True
+    port: Port = 8010
+    demo_password: str = "notebooks"
+    access_token_lifetime: PositiveSeconds = 300
+    id_token_lifetime: PositiveSeconds = 300
+    refresh_token_lifetime: PositiveSeconds = 86400
+    authorization_code_lifetime: PositiveSeconds = 60
+    users: list[DevUser] = Field(default_factory=_default_users)
+
+    @model_validator(mode="after")
+    def _unique_usernames(self) -> DevIdpSection:
+        names = [u.username for u in self.users]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate username(s): {', '.join(dupes)}")
+        return self
+
+    def password_of(self, user: DevUser) -> str:
+        return user.password or self.demo_password
+
+
+class OperatorConfig(_Section):
+    """The whole operator config file."""
+
+    service: ServiceSection = ServiceSection()
+    oidc: OidcSection = OidcSection()
+    dev_idp: DevIdpSection = DevIdpSection()
+
+    @model_validator(mode="after")
+    def _issuer_or_dev_idp(self) -> OperatorConfig:
+        if not self.oidc.issuer and not self.dev_idp.enabled:
+            raise ValueError("oidc.issuer is empty and dev_idp.enabled is false: no identity provider")
+        return self
