@@ -1,0 +1,1 @@
+"""Hub-side configuration built from the operator config."""

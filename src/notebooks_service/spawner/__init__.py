@@ -1,0 +1,1 @@
+"""Spawners: local processes now, Kubernetes later, sharing one home-storage core."""

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the service needs, once: a Python virtual environment with the package and
+# configurable-http-proxy from npm. Safe to run again; it only adds what is missing.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python="${PYTHON:-python3}"
+extras="${1:-}"
+if [ ! -x "$root/.venv/bin/python" ]; then
+    "$python" -m venv "$root/.venv"
+    "$root/.venv/bin/python" -m pip install --quiet --upgrade pip
+fi
+stamp="$root/.venv/.installed${extras:+-$extras}"
+if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
+    "$root/.venv/bin/python" -m pip install --quiet -e "$root${extras:+[$extras]}"
+    touch "$stamp"
+fi
+if [ ! -x "$root/.node/node_modules/.bin/configurable-http-proxy" ]; then
+    command -v npm >/dev/null || { echo "npm is required (apt-get install nodejs npm)" >&2; exit 1; }
+    npm install --silent --no-fund --no-audit --prefix "$root/.node" configurable-http-proxy@5
+fi

@@ -1,0 +1,214 @@
+"""The hub's OpenID Connect authenticator.
+
+It extends oauthenticator's GenericOAuthenticator with what research infrastructures need and the generic
+class lacks: endpoints found by OIDC discovery from the issuer alone, signature verification of every token
+the IdP hands out, admission by group/entitlement shared with the JWT API, and refresh of the access token
+*before* it expires (so the token in a session stays usable) rather than after a request fails.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import Any
+
+from oauthenticator.generic import GenericOAuthenticator
+from tornado import web
+from tornado.httpclient import HTTPClientError
+from traitlets import Float, List, Unicode, default
+
+from notebooks_service.auth.admission import Admission, MissingUsernameClaim, admit
+from notebooks_service.config.schema import OidcSection
+from notebooks_service.oidc.discovery import ProviderMetadata, discover
+from notebooks_service.oidc.verify import InvalidToken, JwtVerifier, ProviderUnavailable
+
+
+def _looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2
+
+
+class NotebooksAuthenticator(GenericOAuthenticator):
+    """Log users in with an OIDC provider configured by its issuer URL."""
+
+    issuer = Unicode(
+        config=True,
+        help="""OpenID Connect issuer URL, e.g. ``https://aai.egi.eu/auth/realms/egi``.
+
+        The authorization, token, userinfo and JWKS endpoints are read from
+        ``<issuer>/.well-known/openid-configuration`` when the hub starts.
+        """,
+    )
+    groups_claim = Unicode(
+        "eduperson_entitlement",
+        config=True,
+        help="Claim whose values become the user's hub groups (EGI Check-in: eduperson_entitlement).",
+    )
+    signature_algorithms = List(
+        Unicode(),
+        ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
+        config=True,
+        help="Allow-list of JWT signature algorithms; symmetric algorithms are never accepted.",
+    )
+    access_token_audience = Unicode(
+        "",
+        config=True,
+        help="Expected ``aud`` of JWT access tokens; empty skips the audience check for them.",
+    )
+    refresh_margin_fraction = Float(
+        1 / 3,
+        config=True,
+        help="""Refresh the access token once less than this fraction of its lifetime is left.""",
+    )
+
+    @default("login_service")
+    def _login_service_default(self) -> str:
+        return "your research identity"
+
+    @default("manage_groups")
+    def _manage_groups_default(self) -> bool:
+        return True
+
+    @default("enable_auth_state")
+    def _enable_auth_state_default(self) -> bool:
+        return True
+
+    @cached_property
+    def provider(self) -> ProviderMetadata:
+        """The issuer's discovery document, fetched once when first needed (at hub start)."""
+        if not self.issuer:
+            raise ValueError("NotebooksAuthenticator.issuer is not set")
+        return discover(self.issuer)
+
+    @default("authorize_url")
+    def _authorize_url_default(self) -> str:
+        return self.provider.authorization_endpoint
+
+    @default("token_url")
+    def _token_url_default(self) -> str:
+        return self.provider.token_endpoint
+
+    @default("userdata_url")
+    def _userdata_url_default(self) -> str:
+        return self.provider.userinfo_endpoint or ""
+
+    @cached_property
+    def verifier(self) -> JwtVerifier:
+        return JwtVerifier(
+            self.provider,
+            algorithms=list(self.signature_algorithms),
+            audience=self.access_token_audience or None,
+        )
+
+    @property
+    def admission_rules(self) -> OidcSection:
+        """The admission settings in the shape the shared `admit` function takes."""
+        return OidcSection(
+            issuer=self.issuer,
+            username_claim=self.username_claim if isinstance(self.username_claim, str)
+            else "preferred_username",
+            groups_claim=self.groups_claim,
+            allowed_groups=sorted(self.allowed_groups),
+            admin_groups=sorted(self.admin_groups),
+        )
+
+    async def _verified_claims(self, token_info: dict[str, Any]) -> dict[str, Any]:
+        """Verify the ID token and a JWT access token; return the ID token's claims."""
+        claims: dict[str, Any] = {}
+        try:
+            id_token = token_info.get("id_token")
+            if id_token:
+                claims = await self.verifier.verify(id_token, audience=self.client_id)
+            access_token = token_info["access_token"]
+            if _looks_like_jwt(access_token):
+                await self.verifier.verify(access_token)
+        except InvalidToken as exc:
+            self.log.warning("Rejected a token from %s: %s", self.issuer, exc)
+            raise web.HTTPError(403, f"The identity provider's token is not valid: {exc}") from None
+        except ProviderUnavailable as exc:
+            raise web.HTTPError(503, f"The identity provider cannot be reached: {exc}") from None
+        return claims
+
+    async def token_to_user(self, token_info: dict[str, Any]) -> dict[str, Any]:
+        """Verified ID-token claims, completed by the userinfo endpoint."""
+        claims = await self._verified_claims(token_info)
+        if self.userdata_url:
+            claims.update(await super().token_to_user(token_info))
+        return claims
+
+    def build_auth_state_dict(self, token_info: dict[str, Any], user_info: dict[str, Any]
+                              ) -> dict[str, Any]:
+        """Add the access token's lifetime, which proactive refresh and token delivery rely on."""
+        auth_state = super().build_auth_state_dict(token_info, user_info)
+        lifetime = float(token_info.get("expires_in") or 0)
+        now = time.time()
+        auth_state["access_token_issued_at"] = now
+        auth_state["access_token_expires_at"] = now + lifetime if lifetime else None
+        return auth_state
+
+    def _admission(self, auth_model: dict[str, Any]) -> Admission:
+        user_info = auth_model["auth_state"][self.user_auth_state_key]
+        try:
+            return admit(user_info, self.admission_rules)
+        except MissingUsernameClaim as exc:
+            raise web.HTTPError(403, str(exc)) from None
+
+    async def update_auth_model(self, auth_model: dict[str, Any]) -> dict[str, Any]:
+        admission = self._admission(auth_model)
+        auth_model["admin"] = admission.admin
+        return auth_model
+
+    async def get_user_groups(self, auth_state: dict[str, Any]) -> set[str]:
+        user_info = auth_state[self.user_auth_state_key]
+        return set(admit(user_info, self.admission_rules).groups)
+
+    async def check_allowed(self, username: str, auth_model: dict[str, Any] | None) -> bool:
+        if auth_model is None:
+            return True
+        admission = self._admission(auth_model)
+        if not admission.allowed:
+            self.log.warning("Refused login: %s", admission.reason)
+            error = web.HTTPError(403, admission.reason)
+            error.jupyterhub_message = (  # type: ignore[attr-defined]
+                f"Your account is not allowed to use this service: {admission.reason}. "
+                "Ask your community's manager to add you to one of these groups."
+            )
+            raise error
+        return True
+
+    def _needs_refresh(self, auth_state: dict[str, Any]) -> bool:
+        expires_at = auth_state.get("access_token_expires_at")
+        issued_at = auth_state.get("access_token_issued_at") or 0
+        if not expires_at:
+            return False
+        lifetime = max(expires_at - issued_at, 1)
+        return expires_at - time.time() < lifetime * self.refresh_margin_fraction
+
+    async def refresh_user(self, user: Any, handler: Any = None, **kwargs: Any) -> Any:
+        """Refresh the tokens before they expire; on a refused refresh ask for a new login.
+
+        Returning False only makes the hub ask the user to log in again: running servers are untouched.
+        """
+        auth_state = await user.get_auth_state()
+        if not auth_state or "token_response" not in auth_state:
+            return False
+        if not self._needs_refresh(auth_state):
+            return True
+        refresh_token = auth_state.get("refresh_token")
+        if not refresh_token:
+            return False
+        params = self.build_refresh_token_request_params(refresh_token)
+        try:
+            token_info = await self.get_token_info(handler, params)
+        except (OSError, HTTPClientError) as exc:
+            if isinstance(exc, HTTPClientError) and exc.code != 599:
+                self.log.info("Refresh refused for %s (%s): a new login is needed", user.name, exc)
+                return False
+            still_valid = (auth_state.get("access_token_expires_at") or 0) > time.time()
+            self.log.warning("Token refresh for %s failed, IdP unreachable: %s", user.name, exc)
+            return still_valid
+        except Exception as exc:
+            self.log.info("Refresh refused for %s (%s): a new login is needed", user.name, exc)
+            return False
+        token_info.setdefault("refresh_token", refresh_token)
+        self.log.info("Refreshed the access token of %s", user.name)
+        return await self._token_to_auth_model(token_info)

@@ -1,0 +1,1 @@
+"""HTTP surface of the development IdP (Flask). NOT FOR PRODUCTION."""

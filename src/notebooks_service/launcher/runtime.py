@@ -1,0 +1,55 @@
+"""The resolved settings of one running service, handed from the launcher to the hub and its services.
+
+The operator config says what the operator wants; the runtime adds what was decided at start: the
+effective issuer, the internal ports picked, and the data dir as an absolute path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from notebooks_service.config.schema import OperatorConfig
+from notebooks_service.launcher.layout import DataDir, write_private
+
+RUNTIME_ENV = "NOTEBOOKS_RUNTIME"
+"""Environment variable through which the hub finds the runtime file."""
+
+
+class Runtime(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    config: OperatorConfig
+    data_dir: str
+    issuer: str
+    hub_api_port: int
+    proxy_api_port: int
+    cli_client_id: str = "notebooks-cli"
+
+    @property
+    def layout(self) -> DataDir:
+        return DataDir(Path(self.data_dir))
+
+    @property
+    def hub_url(self) -> str:
+        service = self.config.service
+        return f"http://{service.ip}:{service.port}"
+
+    def save(self) -> Path:
+        path = self.layout.runtime_file
+        write_private(path, self.model_dump_json(indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Runtime:
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_environment(cls) -> Runtime:
+        try:
+            return cls.load(Path(os.environ[RUNTIME_ENV]))
+        except KeyError:
+            raise RuntimeError(f"{RUNTIME_ENV} is not set: start the hub with `notebooks up`") from None

@@ -1,0 +1,205 @@
+"""`notebooks up`: bring the whole service up on one machine and keep it up until asked to stop.
+
+Order matters: identity provider, then proxy, then hub. If any part fails to start, the parts already
+started are stopped again, so a failed start leaves nothing behind. While running, a part that dies is
+restarted; user servers are children of nobody but themselves and survive a hub restart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import signal
+import sys
+import threading
+import time
+from importlib.resources import files
+from pathlib import Path
+
+from notebooks_service.config.schema import OperatorConfig
+from notebooks_service.hub.config import hub_client_secret
+from notebooks_service.launcher.layout import write_private
+from notebooks_service.launcher.ports import ensure_free, free_port
+from notebooks_service.launcher.processes import ManagedProcess, StartupError
+from notebooks_service.launcher.runtime import RUNTIME_ENV, Runtime
+from notebooks_service.oidc.discovery import DiscoveryError, discover
+
+log = logging.getLogger("notebooks")
+
+MAX_RESTARTS_PER_MINUTE = 5
+
+
+def resolve_runtime(config: OperatorConfig) -> Runtime:
+    """Check the configured ports and pick the internal ones; nothing is started yet."""
+    service = config.service
+    ensure_free(service.ip, service.port, "service.port")
+    if config.dev_idp.enabled:
+        ensure_free(service.ip, config.dev_idp.port, "dev_idp.port")
+    ports = {}
+    for setting in ("hub_api_port", "proxy_api_port"):
+        port = getattr(service, setting)
+        if port:
+            ensure_free("127.0.0.1", port, f"service.{setting}")
+        ports[setting] = port or free_port()
+    issuer = config.oidc.issuer or f"http://{service.ip}:{config.dev_idp.port}"
+    data_dir = Path(service.data_dir).expanduser().resolve()
+    return Runtime(config=config, data_dir=str(data_dir), issuer=issuer, **ports)
+
+
+def idp_settings(runtime: Runtime) -> dict[str, object]:
+    """The development IdP's settings: its users and the two clients it must know."""
+    config = runtime.config
+    return {
+        "issuer": runtime.issuer,
+        "host": config.service.ip,
+        "port": config.dev_idp.port,
+        "state_dir": str(runtime.layout.idp_state),
+        "dev_idp": config.dev_idp.model_dump(mode="json"),
+        "groups_claim": config.oidc.groups_claim,
+        "clients": [
+            {
+                "client_id": config.oidc.client_id,
+                "client_secret": hub_client_secret(runtime),
+                "redirect_uris": [f"{runtime.hub_url}/hub/oauth_callback"],
+                "grant_types": ["authorization_code", "refresh_token"],
+            },
+            {
+                "client_id": runtime.cli_client_id,
+                "grant_types": ["password", "refresh_token"],
+            },
+        ],
+    }
+
+
+def build_processes(runtime: Runtime) -> list[ManagedProcess]:
+    config, layout = runtime.config, runtime.layout
+    service = config.service
+    processes = []
+    if config.dev_idp.enabled:
+        write_private(layout.idp_settings_file, json.dumps(idp_settings(runtime), indent=2))
+        processes.append(ManagedProcess(
+            name="development identity provider",
+            argv=[sys.executable, "-m", "notebooks_service.idp",
+                  "--settings", str(layout.idp_settings_file)],
+            ready_url=f"{runtime.issuer}/healthz",
+        ))
+    chp = shutil.which("configurable-http-proxy")
+    if chp is None:
+        raise StartupError("configurable-http-proxy is not on PATH: install it with "
+                           "`npm install -g configurable-http-proxy`")
+    hub_target = f"http://127.0.0.1:{runtime.hub_api_port}"
+    processes.append(ManagedProcess(
+        name="configurable-http-proxy",
+        argv=[chp, "--ip", service.ip, "--port", str(service.port),
+              "--api-ip", "127.0.0.1", "--api-port", str(runtime.proxy_api_port),
+              "--default-target", hub_target, "--error-target", f"{hub_target}/hub/error",
+              "--log-level", "warn"],
+        env={"CONFIGPROXY_AUTH_TOKEN": layout.secret("proxy_auth_token")},
+        ready_url=f"http://127.0.0.1:{runtime.proxy_api_port}/api/routes",
+    ))
+    hub_config = files("notebooks_service.hub").joinpath("jupyterhub_config.py")
+    processes.append(ManagedProcess(
+        name="JupyterHub",
+        argv=[sys.executable, "-m", "jupyterhub", "-f", str(hub_config)],
+        env={RUNTIME_ENV: str(layout.runtime_file)},
+        cwd=str(layout.root),
+        ready_url=f"{runtime.hub_url}/hub/api",
+    ))
+    return processes
+
+
+class Service:
+    """The running set of processes, with ordered start, restart on crash and ordered stop."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.processes: list[ManagedProcess] = []
+        self._restarts: list[float] = []
+
+    def start(self) -> None:
+        layout = self.runtime.layout
+        layout.create()
+        self.runtime.save()
+        self.processes = build_processes(self.runtime)
+        try:
+            for process in self.processes:
+                if process.name == "configurable-http-proxy":
+                    self._check_issuer()
+                process.start()
+                process.wait_ready(timeout=120)
+        except BaseException:
+            self.stop()
+            raise
+        self.record_pids()
+
+    def _check_issuer(self) -> None:
+        """Fail early, naming the URL, when the issuer's discovery document cannot be read."""
+        try:
+            discover(self.runtime.issuer, timeout=10)
+        except DiscoveryError as exc:
+            raise StartupError(str(exc)) from None
+
+    def restart_dead(self) -> None:
+        """Restart any part that died, unless parts keep dying."""
+        for process in self.processes:
+            if process.running():
+                continue
+            now = time.monotonic()
+            self._restarts = [t for t in self._restarts if now - t < 60] + [now]
+            if len(self._restarts) > MAX_RESTARTS_PER_MINUTE:
+                raise StartupError(f"{process.name} keeps exiting; giving up")
+            log.warning("%s exited (status %s); restarting it", process.name,
+                        process.process.returncode if process.process else None)
+            process.start()
+            process.wait_ready(timeout=120)
+            self.record_pids()
+
+    def record_pids(self) -> None:
+        """Write which process is which to `run/pids.json`, for operators and monitoring."""
+        pids = {process.name: process.pid for process in self.processes if process.running()}
+        write_private(self.runtime.layout.run / "pids.json", json.dumps(pids, indent=2))
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+def ready_banner(runtime: Runtime) -> str:
+    config = runtime.config
+    lines = [
+        "Notebooks Service is up.",
+        f"  Hub:    {runtime.hub_url}/",
+        f"  Issuer: {runtime.issuer}",
+        f"  API:    {runtime.hub_url}/services/jwt",
+    ]
+    if config.dev_idp.enabled:
+        lines.append("  Development IdP users (NOT FOR PRODUCTION):")
+        for user in config.dev_idp.users:
+            lines.append(f"    {user.username:<10} groups: {', '.join(user.groups) or '-'}  "
+                         f"password: {config.dev_idp.password_of(user)}")
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+def run(config: OperatorConfig) -> int:
+    """Start everything, wait for SIGINT/SIGTERM, stop everything. Returns the exit status."""
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop_requested.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    service = Service(resolve_runtime(config))
+    service.start()
+    log.info("%s", ready_banner(service.runtime))
+    try:
+        while not stop_requested.wait(1.0):
+            service.restart_dead()
+    finally:
+        service.stop()
+    log.info("stopped")
+    return 0
+

@@ -1,0 +1,56 @@
+"""User servers as local processes, each with a persistent home in the data dir.
+
+The embedded one-machine setup runs every server as the service's own OS user, so the spawner does not
+need system accounts; isolation between users is therefore by convention only, which is why production
+uses the Kubernetes spawner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.spawner import SimpleLocalProcessSpawner
+from traitlets import Unicode, default
+
+_UNSAFE = re.compile(r"[^a-z0-9._-]")
+
+
+def home_directory_name(username: str) -> str:
+    """A filesystem-safe, collision-free directory name for a hub username."""
+    safe = _UNSAFE.sub("-", username.lower())
+    return safe if safe == username else f"{safe}-{hashlib.sha256(username.encode()).hexdigest()[:8]}"
+
+
+class LocalHomeSpawner(SimpleLocalProcessSpawner):
+    """Start `jupyterhub-singleuser` locally with the user's persistent home as working directory."""
+
+    homes_root = Unicode(
+        config=True,
+        help="Directory under which every user gets a home `<homes_root>/<username>` that is never "
+        "deleted by the service.",
+    )
+
+    @default("home_dir")
+    def _home_dir_default(self) -> str:
+        return str(Path(self.homes_root) / home_directory_name(self.user.name))
+
+    @default("default_url")
+    def _default_url_default(self) -> str:
+        return "/lab"
+
+    @default("notebook_dir")
+    def _notebook_dir_default(self) -> str:
+        return self.home_dir
+
+    def make_preexec_fn(self, name: str) -> Any:
+        home = self.home_dir
+
+        def enter_home() -> None:
+            os.makedirs(home, mode=0o700, exist_ok=True)
+            os.chdir(home)
+
+        return enter_home
