@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="[notebooks %(levelname)s %(asctime)s] %(message)s",
                         datefmt="%H:%M:%S")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return _run(args)
     except (ConfigError, PortInUse, StartupError, DiscoveryError) as exc:

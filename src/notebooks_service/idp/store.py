@@ -190,7 +190,9 @@ class Store:
             ).fetchone()
         return CodeRow(**dict(r)) if r else None
 
-    def claim_code(self, code_hash: str, client_id: str, username: str, auth_time: int) -> str | None:
+    def claim_code(
+        self, code_hash: str, client_id: str, username: str, auth_time: int
+    ) -> str | None:
         """Mark a code used and open its token family, atomically; None if it was already used."""
         family_id = uuid.uuid4().hex
         t = now()

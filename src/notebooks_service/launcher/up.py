@@ -104,7 +104,7 @@ def build_processes(runtime: Runtime) -> list[ManagedProcess]:
         argv=[sys.executable, "-m", "jupyterhub", "-f", str(hub_config)],
         env={RUNTIME_ENV: str(layout.runtime_file)},
         cwd=str(layout.root),
-        ready_url=f"{runtime.hub_url}/hub/api",
+        ready_url=f"{hub_target}/hub/api",
     ))
     return processes
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from notebooks_service.oidc.discovery import ProviderMetadata
-from notebooks_service.oidc.verify import MAX_TOKEN_LENGTH, InvalidToken, ProviderUnavailable
+from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable, check_characters
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,7 @@ class Introspector:
 
     async def introspect(self, token: str) -> dict[str, Any]:
         """The introspection response of an active token; InvalidToken when it is not active."""
-        if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
-            raise InvalidToken("malformed token")
+        check_characters(token)
         data = {"token": token, "token_type_hint": "access_token"}
         try:
             if self._http is None:

@@ -62,14 +62,19 @@ def key_matches(jwk: Mapping[str, Any], alg: str) -> bool:
     return alg not in _CURVE_BY_ALG or jwk.get("crv") == _CURVE_BY_ALG[alg]
 
 
-def check_shape(token: str) -> None:
-    """Cheap checks that reject garbage before any decoding."""
+def check_characters(token: str) -> None:
+    """Size and character limits that apply to every bearer token, JWT or opaque."""
     if not isinstance(token, str) or not token:
         raise InvalidToken("empty token")
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("token too large")
     if not token.isascii() or not token.isprintable():
         raise InvalidToken("token contains invalid characters")
+
+
+def check_shape(token: str) -> None:
+    """Cheap checks that reject garbage before any decoding."""
+    check_characters(token)
     if token.count(".") != 2:
         raise InvalidToken("token is not a JWT")
 

@@ -46,6 +46,13 @@ class LocalHomeSpawner(SimpleLocalProcessSpawner):
     def _notebook_dir_default(self) -> str:
         return self.home_dir
 
+    def get_args(self) -> list[str]:
+        """Servers run as the service's own user; when that is root (containers), say so explicitly."""
+        args = list(super().get_args())
+        if os.geteuid() == 0:
+            args.append("--ServerApp.allow_root=True")
+        return args
+
     def make_preexec_fn(self, name: str) -> Any:
         home = self.home_dir
 

@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.integrations.flask_oauth2 import (
+    AuthorizationServer,
+    ResourceProtector,
+    current_token,
+)
 from authlib.oauth2.rfc6749 import OAuth2Error
 from authlib.oauth2.rfc6749.util import scope_to_list
 from flask import Flask, Response, jsonify, redirect, render_template, request, session
@@ -172,7 +176,7 @@ def make_app(settings: IdpSettings) -> Flask:
         except OAuth2Error as error:
             return error_page(error)
         if request.method == "GET":
-            wants_login = "login" in scope_to_list(request.args.get("prompt")) or []
+            wants_login = "login" in (scope_to_list(request.args.get("prompt")) or [])
             if current is None or wants_login:
                 return login_form()
             return server.create_authorization_response(grant=grant, grant_user=current)
@@ -203,8 +207,6 @@ def make_app(settings: IdpSettings) -> Flask:
     @app.route("/userinfo", methods=["GET", "POST"])
     @require_token()
     def userinfo() -> Response:
-        from authlib.integrations.flask_oauth2 import current_token
-
         return jsonify(tokens.profile_claims(current_token.user))
 
     registered_origins = {_origin(u) for c in settings.clients for u in c.redirect_uris}

@@ -1,4 +1,4 @@
-"""RFC 7662 introspection, RFC 7009 revocation and the userinfo bearer check, on the token service."""
+"""RFC 7662 introspection, RFC 7009 revocation and the /userinfo bearer check."""
 
 from __future__ import annotations
 

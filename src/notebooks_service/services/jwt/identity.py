@@ -1,0 +1,135 @@
+"""From an `Authorization` header to an admitted hub identity.
+
+JWTs are verified locally, anything else is introspected. Results are cached by a hash of the
+token (never the token itself) until the token expires, and introspection results for at most
+`introspection_cache_seconds`, which bounds how long a revoked opaque token keeps working. Cached
+identities keep working while the identity provider is down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from notebooks_service.auth.admission import Admission, MissingUsernameClaim, admit
+from notebooks_service.config.schema import OidcSection
+from notebooks_service.oidc.introspect import Introspector
+from notebooks_service.oidc.verify import InvalidToken, JwtVerifier, check_characters
+from notebooks_service.services.jwt.cache import TtlCache
+
+log = logging.getLogger(__name__)
+
+
+class NotAdmitted(Exception):
+    """The token is valid but its holder may not use the service (403)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    admission: Admission
+    expires_at: float
+    """When the OIDC token stops being valid (epoch seconds)."""
+    issuer: str
+    subject: str
+
+    @property
+    def username(self) -> str:
+        return self.admission.username
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header (scheme case-insensitive)."""
+    if not header:
+        raise InvalidToken("missing Authorization header")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise InvalidToken("Authorization header must be 'Bearer <token>'")
+    return token
+
+
+def token_key(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2
+
+
+class BearerAuth:
+    """Verifies bearer tokens and applies the shared admission rules."""
+
+    def __init__(
+        self,
+        oidc: OidcSection,
+        verifier: JwtVerifier,
+        introspector: Introspector | None,
+        *,
+        introspection_cache_seconds: float = 60.0,
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.oidc = oidc
+        self.verifier = verifier
+        self.introspector = introspector
+        self.introspection_cache_seconds = introspection_cache_seconds
+        self._clock = clock
+        self._identities: TtlCache[Identity] = TtlCache(cache_size, clock)
+        self._refused: TtlCache[str] = TtlCache(cache_size, clock)
+        """Recently refused tokens -> reason, so floods of bad tokens cost no provider calls."""
+
+    async def identify(self, authorization: str | None) -> Identity:
+        """The admitted identity, or InvalidToken / ProviderUnavailable / NotAdmitted."""
+        token = bearer_token(authorization)
+        key = token_key(token)
+        cached = self._identities.get(key)
+        if cached is not None:
+            return self._admitted(cached)
+        refused = self._refused.get(key)
+        if refused is not None:
+            raise InvalidToken(refused)
+        try:
+            identity, cache_until = await self._verify(token)
+        except InvalidToken as e:
+            self._refused.put(key, str(e), self._clock() + 60)
+            raise
+        self._identities.put(key, identity, cache_until)
+        return self._admitted(identity)
+
+    def _admitted(self, identity: Identity) -> Identity:
+        if not identity.admission.allowed:
+            raise NotAdmitted(identity.admission.reason)
+        return identity
+
+    async def _verify(self, token: str) -> tuple[Identity, float]:
+        now = self._clock()
+        if looks_like_jwt(token):
+            claims = await self.verifier.verify(token)
+            identity = self._identity(claims)
+            return identity, identity.expires_at
+        if self.introspector is None:
+            raise InvalidToken("opaque tokens are not accepted")
+        check_characters(token)
+        claims = await self.introspector.introspect(token)
+        identity = self._identity(claims, default_lifetime=self.introspection_cache_seconds)
+        return identity, min(identity.expires_at, now + self.introspection_cache_seconds)
+
+    def _identity(self, claims: dict[str, Any], default_lifetime: float = 0.0) -> Identity:
+        try:
+            admission = admit(claims, self.oidc)
+        except MissingUsernameClaim as e:
+            admission = Admission(username="", groups=(), allowed=False, admin=False,
+                                  reason=str(e))
+        exp = claims.get("exp")
+        if isinstance(exp, int | float):
+            expires_at = float(exp)
+        else:
+            expires_at = self._clock() + default_lifetime
+        return Identity(admission=admission, expires_at=expires_at,
+                        issuer=str(claims.get("iss") or self.verifier.metadata.issuer),
+                        subject=str(claims.get("sub") or ""))
+
