@@ -162,6 +162,11 @@ def test_password_grant_for_the_cli_client(idp: IdpProcess) -> None:
         )
         rotated = refresh(http, tokens["refresh_token"], CLI.client_id)
         assert rotated.status_code == 200, rotated.text
+        # the public CLI client can revoke its own refresh token (`notebooks logout`)
+        latest = rotated.json()["refresh_token"]
+        revoked = http.post("/revoke", data={"token": latest, "client_id": CLI.client_id})
+        assert revoked.status_code == 200
+        assert refresh(http, latest, CLI.client_id).json()["error"] == "invalid_grant"
 
         wrong = http.post("/token", data={
             "grant_type": "password", "client_id": CLI.client_id, "username": "alice",

@@ -175,12 +175,12 @@ class PasswordGrant(grants.ResourceOwnerPasswordCredentialsGrant):
         return LoggedInUser(user, now())
 
 
-def bound_grants(tokens: TokenService) -> tuple[type, type, type]:
+def bound_grants(tokens: TokenService) -> list[type[grants.BaseGrant]]:
     """Grant classes that know this app's token service (authlib instantiates one per request)."""
-    return tuple(
+    return [
         type(cls.__name__, (cls,), {"tokens": tokens})
         for cls in (AuthorizationCodeGrant, RefreshTokenGrant, PasswordGrant)
-    )  # type: ignore[return-value]
+    ]
 
 
 def family_for(request: OAuth2Request, tokens: TokenService) -> str:

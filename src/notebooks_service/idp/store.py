@@ -151,6 +151,14 @@ class Store:
             self._db.execute(
                 "DELETE FROM auth_codes WHERE expires_at < ?", (t - keep_used_codes_for,)
             )
+            self._db.execute(
+                "DELETE FROM families WHERE created_at < ? "
+                "AND family_id NOT IN (SELECT family_id FROM access_tokens) "
+                "AND family_id NOT IN (SELECT family_id FROM refresh_tokens) "
+                "AND family_id NOT IN "
+                "(SELECT family_id FROM auth_codes WHERE family_id IS NOT NULL)",
+                (t - keep_used_codes_for,),
+            )
 
     # -- families -----------------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ class ProxyHandler(web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"status": status_code, "message": self._reason}))
 
-    async def _handle(self, path: str | None) -> None:
+    async def _handle(self, path: str | None = None) -> None:
         request = self.request
         try:
             identity = await self.auth.identify(request.headers.get("Authorization"))

@@ -1,0 +1,85 @@
+"""Fixtures for the JWT service: fake providers (shared with tests/oidc) and a fake hub."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "oidc"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fake_hub import SERVICE_TOKEN, FakeHub  # noqa: E402
+from fake_provider import FakeProvider  # noqa: E402
+
+from notebooks_service.config.schema import OidcSection  # noqa: E402
+from notebooks_service.oidc.discovery import discover_async  # noqa: E402
+from notebooks_service.services.jwt.service import JwtService  # noqa: E402
+from notebooks_service.services.jwt.settings import ServiceKnobs, Settings  # noqa: E402
+
+
+def oidc_section(provider: FakeProvider, **overrides: object) -> OidcSection:
+    values: dict[str, object] = {
+        "issuer": provider.issuer, "client_id": provider.client_id,
+        "client_secret": provider.client_secret, "audience": "notebooks-hub",
+    }
+    values.update(overrides)
+    return OidcSection(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class Running:
+    service: JwtService
+    hub: FakeHub
+    provider: FakeProvider
+    url: str
+    """Our public base, e.g. http://127.0.0.1:1234/services/jwt"""
+    server: HTTPServer
+
+    def client(self, token: str | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[FakeProvider]:
+    p = FakeProvider().start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+async def other_provider() -> AsyncIterator[FakeProvider]:
+    p = FakeProvider().start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+async def fake_hub() -> AsyncIterator[FakeHub]:
+    hub = FakeHub().start()
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+async def running(provider: FakeProvider, fake_hub: FakeHub) -> AsyncIterator[Running]:
+    settings = Settings(
+        oidc=oidc_section(provider), api_token=SERVICE_TOKEN, api_url=fake_hub.api_url,
+        prefix="/services/jwt/", bind_host="127.0.0.1", bind_port=0,
+        knobs=ServiceKnobs(min_jwks_refetch_interval=0.5, introspection_cache_seconds=1.0),
+    )
+    service = await JwtService.create(settings, await discover_async(provider.issuer))
+    sockets = bind_sockets(0, "127.0.0.1")
+    server = HTTPServer(service.app)
+    server.add_sockets(sockets)
+    port = sockets[0].getsockname()[1]
+    yield Running(service, fake_hub, provider, f"http://127.0.0.1:{port}/services/jwt", server)
+    server.stop()
+    await service.close()
