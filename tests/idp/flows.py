@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-
 import jwt
 
 PASSWORD = "notebooks"  # the schema's default demo password

@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import jwt
+
 from tests.idp.conftest import HUB, SPA, IdpProcess
 from tests.idp.flows import (
     PASSWORD,

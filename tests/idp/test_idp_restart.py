@@ -6,8 +6,8 @@ import stat
 from pathlib import Path
 
 import httpx
-
 import jwt
+
 from tests.idp.conftest import HUB, StartIdp
 from tests.idp.flows import (
     auth_params,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
@@ -15,36 +13,13 @@ from tornado.netutil import bind_sockets
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "oidc"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_hub import SERVICE_TOKEN, FakeHub  # noqa: E402
-from fake_provider import FakeProvider  # noqa: E402
+from fake_hub import SERVICE_TOKEN, FakeHub
+from fake_provider import FakeProvider
+from jwt_harness import Running, oidc_section
 
-from notebooks_service.config.schema import OidcSection  # noqa: E402
-from notebooks_service.oidc.discovery import discover_async  # noqa: E402
-from notebooks_service.services.jwt.service import JwtService  # noqa: E402
-from notebooks_service.services.jwt.settings import ServiceKnobs, Settings  # noqa: E402
-
-
-def oidc_section(provider: FakeProvider, **overrides: object) -> OidcSection:
-    values: dict[str, object] = {
-        "issuer": provider.issuer, "client_id": provider.client_id,
-        "client_secret": provider.client_secret, "audience": "notebooks-hub",
-    }
-    values.update(overrides)
-    return OidcSection(**values)  # type: ignore[arg-type]
-
-
-@dataclass
-class Running:
-    service: JwtService
-    hub: FakeHub
-    provider: FakeProvider
-    url: str
-    """Our public base, e.g. http://127.0.0.1:1234/services/jwt"""
-    server: HTTPServer
-
-    def client(self, token: str | None = None) -> httpx.AsyncClient:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
+from notebooks_service.oidc.discovery import discover_async
+from notebooks_service.services.jwt.service import JwtService
+from notebooks_service.services.jwt.settings import ServiceKnobs, Settings
 
 
 @pytest.fixture

@@ -42,6 +42,12 @@ class FakeHub:
             self._server.stop()
             self._server = None
 
+    async def shutdown(self) -> None:
+        server = self._server
+        self.stop()
+        if server is not None:
+            await server.close_all_connections()
+
     def proxied(self) -> list[tuple[str, str, dict[str, str]]]:
         """Requests made with a user token (i.e. forwarded ones, not provisioning)."""
         return [r for r in self.requests if r[2].get("Authorization") != f"token {SERVICE_TOKEN}"]
@@ -65,9 +71,8 @@ class _Api(web.RequestHandler):
         hub, method = self.hub, self.request.method or "GET"
         hub.requests.append((method, path, dict(self.request.headers)))
         auth = self.request.headers.get("Authorization", "")
-        body = json.loads(self.request.body or b"null")
         if auth == f"token {SERVICE_TOKEN}":
-            return self.admin(method, path, body)
+            return self.admin(method, path, json.loads(self.request.body or b"null"))
         user = hub.tokens.get(auth.removeprefix("token "))
         if path == "":
             return self.reply(200, {"version": "6.1.1"})

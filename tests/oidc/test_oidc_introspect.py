@@ -61,7 +61,7 @@ async def test_bad_client_credentials_are_unavailable(provider: FakeProvider) ->
 async def test_provider_down(provider: FakeProvider) -> None:
     i = await make(provider)
     token = provider.opaque_token()
-    provider.stop()
+    await provider.shutdown()
     with pytest.raises(ProviderUnavailable):
         await i.introspect(token)
 

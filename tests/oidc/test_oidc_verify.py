@@ -160,7 +160,7 @@ async def test_provider_down_cached_keys_still_work(provider: FakeProvider) -> N
     fresh = provider.token()
     provider.keys.append(new_key("rsa-late"))
     late = provider.token("rsa-late")
-    provider.stop()
+    await provider.shutdown()
     assert (await v.verify(fresh))["sub"] == "sub-alice"
     with pytest.raises(ProviderUnavailable):
         await v.verify(late)

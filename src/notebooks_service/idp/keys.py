@@ -14,11 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-
-import jwt
 
 log = logging.getLogger(__name__)
 

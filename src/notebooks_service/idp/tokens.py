@@ -12,10 +12,10 @@ import secrets
 import uuid
 from typing import Any
 
+import jwt
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oidc.core.util import create_half_hash
 
-import jwt
 from notebooks_service.config.schema import DevUser
 
 from .keys import ALGORITHM, SigningKey

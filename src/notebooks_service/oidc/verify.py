@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
-
 import jwt
+
 from notebooks_service.oidc.discovery import ProviderMetadata
 
 log = logging.getLogger(__name__)

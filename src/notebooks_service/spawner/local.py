@@ -16,6 +16,8 @@ from typing import Any
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import Unicode, default
 
+from notebooks_service.spawner.options import SpawnOptionsMixin
+
 _UNSAFE = re.compile(r"[^a-z0-9._-]")
 
 
@@ -25,7 +27,7 @@ def home_directory_name(username: str) -> str:
     return safe if safe == username else f"{safe}-{hashlib.sha256(username.encode()).hexdigest()[:8]}"
 
 
-class LocalHomeSpawner(SimpleLocalProcessSpawner):
+class LocalHomeSpawner(SpawnOptionsMixin, SimpleLocalProcessSpawner):
     """Start `jupyterhub-singleuser` locally with the user's persistent home as working directory."""
 
     homes_root = Unicode(
