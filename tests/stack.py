@@ -80,6 +80,7 @@ class Stack:
         return f"http://127.0.0.1:{self.idp_port}"
 
     def start(self, timeout: float = 180) -> None:
+        already_logged = len(self.log())
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             notebooks_command("up", "--config", str(self.config_path)),
@@ -87,7 +88,7 @@ class Stack:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if READY_LINE in self.log():
+            if READY_LINE in self.log()[already_logged:]:
                 return
             if self.process.poll() is not None:
                 raise RuntimeError(f"notebooks up exited {self.process.returncode}:\n{self.log()}")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from notebooks_service.auth.authenticator import NotebooksAuthenticator
+from notebooks_service.hub.sharing import configure_sharing
 from notebooks_service.launcher.runtime import Runtime
 from notebooks_service.spawner.local import LocalHomeSpawner
 
@@ -63,3 +64,4 @@ def configure_hub(c: Any, runtime: Runtime) -> None:
     c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 60
+    configure_sharing(c, runtime)

@@ -12,6 +12,8 @@ class PortInUse(Exception):
 def ensure_free(ip: str, port: int, setting: str) -> None:
     """Raise PortInUse naming `setting` when `ip:port` cannot be bound."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like the servers that will bind it: a port held only by closing connections is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((ip, port))
         except OSError as exc:

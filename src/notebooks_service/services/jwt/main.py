@@ -19,6 +19,8 @@ async def serve(access_log: bool) -> None:
     settings = load_settings()
     service = await JwtService.create(settings)
     server = service.listen()
+    # per-request log lines cost throughput; the hub logs every forwarded request anyway
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if not access_log:
         logging.getLogger("tornado.access").setLevel(logging.WARNING)
     log.info("JWT service on http://%s:%d%s -> %s (issuer %s)", settings.bind_host,

@@ -1,0 +1,147 @@
+"""Throughput of `GET /services/jwt/users/<me>` against `GET /hub/api/users/<me>`, both through
+the proxy, with several concurrent clients. Prints req/s, p50 and p99 for each path and the ratio.
+
+Without `--url` it starts its own JupyterHub (with the JWT service as a hub-managed service) and
+a throwaway OIDC provider; with `--url --jwt --hub-token --user` it measures an existing
+deployment. `--short` only checks that everything runs (CI), its numbers mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger("jwt_throughput")
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (f"{self.name:<28} {self.rate:9.1f} req/s   p50 {self.percentile(50):7.2f} ms   "
+                f"p99 {self.percentile(99):7.2f} ms   errors {self.errors}")
+
+
+async def run(name: str, url: str, headers: dict[str, str], clients: int, seconds: float
+              ) -> Result:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                response = await client.get(url)
+                if response.status_code != 200:
+                    errors += 1
+                latencies.append(time.perf_counter() - start)
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return Result(name, len(latencies), errors, time.perf_counter() - begin, latencies)
+
+
+async def measure(base: str, user: str, jwt: str, hub_token: str, clients: int, seconds: float,
+                  rounds: int) -> tuple[Result, Result]:
+    direct_url, jwt_url = f"{base}/hub/api/users/{user}", f"{base}/services/jwt/users/{user}"
+    direct_h, jwt_h = {"Authorization": f"token {hub_token}"}, {"Authorization": f"Bearer {jwt}"}
+    await run("warm-up", jwt_url, jwt_h, clients, min(seconds, 1.0))
+    await run("warm-up", direct_url, direct_h, clients, min(seconds, 1.0))
+    totals = {"direct": Result("direct /hub/api", 0, 0, 0.0, []),
+              "jwt": Result("jwt /services/jwt", 0, 0, 0.0, [])}
+    for _ in range(rounds):  # alternate to spread any drift over both paths
+        for key, url, headers in (("direct", direct_url, direct_h), ("jwt", jwt_url, jwt_h)):
+            r = await run(key, url, headers, clients, seconds)
+            t = totals[key]
+            t.requests += r.requests
+            t.errors += r.errors
+            t.seconds += r.seconds
+            t.latencies += r.latencies
+    return totals["direct"], totals["jwt"]
+
+
+def own_stack(short: bool):
+    """Start a MiniHub and fake IdP (from the test helpers); returns (base, user, jwt, token, stop)."""
+    sys.path[:0] = [str(TESTS / "oidc"), str(TESTS / "jwt")]
+    from minihub import MiniHub, ProviderThread
+
+    idp = ProviderThread()
+    assert idp.provider is not None
+    hub = MiniHub(Path(tempfile.mkdtemp(prefix="jwt-bench-")), idp.provider.issuer,
+                  idp.provider.client_secret).start()
+    jwt = idp.provider.token(preferred_username="bench", eduperson_entitlement=["researchers"],
+                             exp=int(time.time()) + 3600)
+    httpx.get(f"{hub.url}/services/jwt/users/bench",
+              headers={"Authorization": f"Bearer {jwt}"}).raise_for_status()  # provisions
+
+    def stop() -> None:
+        hub.stop()
+        idp.close()
+
+    return hub.url, "bench", jwt, hub.direct_token("bench"), stop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--short", action="store_true", help="a few seconds, for CI")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per path and round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--url", help="public URL of an existing deployment")
+    parser.add_argument("--user")
+    parser.add_argument("--jwt", help="OIDC access token of --user")
+    parser.add_argument("--hub-token", help="hub API token of --user")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if args.short:
+        args.seconds, args.rounds, args.clients = 1.0, 1, 2
+    stop = None
+    if args.url:
+        if not (args.user and args.jwt and args.hub_token):
+            parser.error("--url needs --user, --jwt and --hub-token")
+        base, user, jwt, hub_token = args.url.rstrip("/"), args.user, args.jwt, args.hub_token
+    else:
+        base, user, jwt, hub_token, stop = own_stack(args.short)
+    try:
+        direct, via_jwt = asyncio.run(measure(base, user, jwt, hub_token, args.clients,
+                                              args.seconds, args.rounds))
+    finally:
+        if stop:
+            stop()
+    print(f"{args.clients} concurrent clients, {args.rounds} x {args.seconds:g} s per path")
+    print(direct.line())
+    print(via_jwt.line())
+    ratio = via_jwt.rate / direct.rate if direct.rate else 0.0
+    print(f"ratio jwt/direct: {ratio:.3f} (goal >= 0.9)")
+    return 1 if direct.errors or via_jwt.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""A user shares a running server with a collaborator (by name or with a share code) and revokes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from notebooks_service.hub.sharing import REVOCATION_DELAY
+from tests.environment.sharing import accept_share_code, server_status
+from tests.stack import Stack, browser_login, hub_api, hub_token, start_server, stop_server, wait_until
+
+
+@dataclass
+class Pair:
+    """alice with a running server, and bob logged in (browser session and API token)."""
+
+    alice: httpx.Client
+    bob_browser: httpx.Client
+    bob_api: httpx.Client
+    bob_token_client: httpx.Client
+
+
+@pytest.fixture
+def pair(stack: Stack) -> Iterator[Pair]:
+    alice_browser, _ = browser_login(stack, "alice")
+    alice = hub_api(stack, hub_token(alice_browser, stack, "alice"))
+    bob_browser, _ = browser_login(stack, "bob")
+    bob_token = hub_token(bob_browser, stack, "bob")
+    start_server(alice, "alice")
+    yield Pair(alice, bob_browser, hub_api(stack, bob_token),
+               httpx.Client(timeout=30, headers={"Authorization": f"token {bob_token}"}))
+    alice.delete("/shares/alice/")
+    alice.delete("/share-codes/alice/")
+    stop_server(alice, "alice")
+
+
+def _wait_for_status(client: httpx.Client, stack: Stack, status: int) -> None:
+    wait_until(lambda: server_status(client, stack, "alice") == status, REVOCATION_DELAY + 15,
+               what=f"bob to get {status} from alice's server (the server caches the hub's answers)")
+
+
+def test_share_with_user_then_revoke(stack: Stack, pair: Pair) -> None:
+    assert server_status(pair.bob_token_client, stack, "alice") == 403
+    assert server_status(pair.bob_browser, stack, "alice") == 403
+
+    granted = pair.alice.post("/shares/alice/", json={"user": "bob"})
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["user"]["name"] == "bob"
+    _wait_for_status(pair.bob_token_client, stack, 200)  # the server cached its earlier answer
+    assert server_status(pair.bob_browser, stack, "alice") == 200
+    shared = pair.bob_api.get("/users/bob/shared").json()["items"]
+    assert [s["server"]["user"]["name"] for s in shared] == ["alice"]
+
+    revoked = pair.alice.patch("/shares/alice/", json={"user": "bob"})
+    assert revoked.status_code == 200, revoked.text
+    assert pair.bob_api.get("/users/bob/shared").json()["items"] == []
+    _wait_for_status(pair.bob_token_client, stack, 403)
+    _wait_for_status(pair.bob_browser, stack, 403)
+
+
+def test_share_code_accepted_then_revoked(stack: Stack, pair: Pair) -> None:
+    created = pair.alice.post("/share-codes/alice/", json={"expires_in": 600})
+    assert created.status_code == 200, created.text
+    assert server_status(pair.bob_browser, stack, "alice") == 403
+
+    accepted = accept_share_code(pair.bob_browser, stack, created.json()["accept_url"])
+    assert accepted.status_code == 200
+    assert str(accepted.url).startswith(f"{stack.hub_url}/user/alice/")
+    assert server_status(pair.bob_browser, stack, "alice") == 200
+    assert pair.alice.get("/share-codes/alice/").json()["items"][0]["exchange_count"] == 1
+
+    assert pair.alice.delete("/shares/alice/").status_code == 204
+    _wait_for_status(pair.bob_browser, stack, 403)
+
+
+def test_collaborator_cannot_reshare(stack: Stack, pair: Pair) -> None:
+    assert pair.alice.post("/shares/alice/", json={"user": "bob"}).status_code == 200
+    assert pair.bob_api.post("/shares/alice/", json={"user": "admin"}).status_code == 403
+    assert pair.bob_api.post("/share-codes/alice/").status_code == 403
