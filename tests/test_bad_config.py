@@ -69,23 +69,14 @@ def test_unreachable_issuer_is_named_and_nothing_is_left_running(tmp_path: Path)
         sock.bind(("127.0.0.1", port))  # the proxy is not left behind on the public port
 
 
-def test_port_in_use_is_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("section", "key"), [("service", "port"), ("dev_idp", "port")])
+def test_port_in_use_is_named(tmp_path: Path, section: str, key: str) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = run_up(tmp_path, {"service": {"port": port}})
+        result = run_up(tmp_path, {section: {key: port}})
     assert result.returncode == 2
     errors = error_lines(result)
     assert len(errors) == 1, result.stderr
-    assert f"port {port}" in errors[0] and "service.port" in errors[0]
-
-
-def test_idp_port_in_use_is_named(tmp_path: Path) -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        result = run_up(tmp_path, {"dev_idp": {"port": port}})
-    assert result.returncode == 2
-    assert "dev_idp.port" in error_lines(result)[0]
+    assert f"port {port}" in errors[0] and f"{section}.{key}" in errors[0]

@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from notebooks_service.services.credits.config import CreditsSection
+
 Port = Annotated[int, Field(ge=0, le=65535)]
 PositiveSeconds = Annotated[int, Field(gt=0)]
 
@@ -114,6 +116,7 @@ class OperatorConfig(_Section):
     service: ServiceSection = ServiceSection()
     oidc: OidcSection = OidcSection()
     dev_idp: DevIdpSection = DevIdpSection()
+    credits: CreditsSection = CreditsSection()
 
     @model_validator(mode="after")
     def _issuer_or_dev_idp(self) -> OperatorConfig:

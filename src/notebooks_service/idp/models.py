@@ -92,12 +92,10 @@ class AuthorizationCode(AuthorizationCodeMixin):
         return self.row.auth_time
 
 
-class AccessToken(TokenMixin):
-    """An issued access token (JWT or opaque), looked up by jti or hash."""
+class _IssuedToken(TokenMixin):
+    """What access and refresh tokens share: a stored row, its client, scope and lifetime."""
 
-    token_type = "access_token"
-
-    def __init__(self, row: AccessRow, user: DevUser) -> None:
+    def __init__(self, row: AccessRow | RefreshRow, user: DevUser) -> None:
         self.row = row
         self.user = user
 
@@ -112,34 +110,26 @@ class AccessToken(TokenMixin):
 
     def is_expired(self) -> bool:
         return self.row.expires_at <= now()
-
-    def is_revoked(self) -> bool:
-        return self.row.revoked_at is not None or self.row.family_revoked_at is not None
 
     def get_user(self) -> DevUser:
         return self.user
 
 
-class RefreshToken(TokenMixin):
+class AccessToken(_IssuedToken):
+    """An issued access token (JWT or opaque), looked up by jti or hash."""
+
+    token_type = "access_token"
+    row: AccessRow
+
+    def is_revoked(self) -> bool:
+        return self.row.revoked_at is not None or self.row.family_revoked_at is not None
+
+
+class RefreshToken(_IssuedToken):
     """An issued refresh token; a rotated one counts as revoked."""
 
     token_type = "refresh_token"
-
-    def __init__(self, row: RefreshRow, user: DevUser) -> None:
-        self.row = row
-        self.user = user
-
-    def check_client(self, client: Client) -> bool:
-        return self.row.client_id == client.client_id
-
-    def get_scope(self) -> str:
-        return self.row.scope
-
-    def get_expires_in(self) -> int:
-        return self.row.expires_at - self.row.issued_at
-
-    def is_expired(self) -> bool:
-        return self.row.expires_at <= now()
+    row: RefreshRow
 
     def is_revoked(self) -> bool:
         return (
@@ -147,6 +137,3 @@ class RefreshToken(TokenMixin):
             or self.row.rotated_at is not None
             or self.row.family_revoked_at is not None
         )
-
-    def get_user(self) -> DevUser:
-        return self.user
