@@ -5,6 +5,7 @@ Every section forbids unknown keys so that a typo fails loudly instead of silent
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from notebooks_service.services.credits.config import CreditsSection
 
 Port = Annotated[int, Field(ge=0, le=65535)]
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 PositiveSeconds = Annotated[int, Field(gt=0)]
 
 
@@ -110,12 +112,39 @@ class DevIdpSection(_Section):
         return user.password or self.demo_password
 
 
+class TokensSection(_Section):
+    """The user's OIDC tokens inside their servers: files, background refresh, environment variables."""
+
+    secrets_dir: str = ""
+    """Local servers: root of the per-user token directories, outside the homes.
+    Empty: `<data_dir>/secrets-run`."""
+    refresh_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    """At most this many background refreshes talk to the IdP at the same time."""
+    retry_initial_delay: Annotated[float, Field(gt=0)] = 2.0
+    """Seconds before the first retry when the IdP cannot be reached; doubles on every failure."""
+    retry_max_delay: Annotated[float, Field(gt=0)] = 60.0
+    """Upper bound of the retry delay while the IdP stays unreachable."""
+    env_tokens: dict[str, str] = {}
+    """Environment variable -> auth_state field, set once at spawn (e.g. `GCUBE_TOKEN = "access_token"`).
+    Never refreshed; visible to collaborators of a shared server. See docs/tokens.md."""
+
+    @model_validator(mode="after")
+    def _valid_env_tokens(self) -> TokensSection:
+        for name, field in self.env_tokens.items():
+            if not _ENV_NAME.fullmatch(name) or name.startswith(("JUPYTERHUB_", "OIDC_")):
+                raise ValueError(f"tokens.env_tokens: {name!r} is not an allowed environment variable name")
+            if not field:
+                raise ValueError(f"tokens.env_tokens.{name}: name an auth_state field")
+        return self
+
+
 class OperatorConfig(_Section):
     """The whole operator config file."""
 
     service: ServiceSection = ServiceSection()
     oidc: OidcSection = OidcSection()
     dev_idp: DevIdpSection = DevIdpSection()
+    tokens: TokensSection = TokensSection()
     credits: CreditsSection = CreditsSection()
 
     @model_validator(mode="after")

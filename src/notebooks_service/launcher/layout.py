@@ -21,6 +21,11 @@ class DataDir:
         return self.root / "homes"
 
     @property
+    def secrets_run(self) -> Path:
+        """Per-user token directories of running local servers, kept outside the homes."""
+        return self.root / "secrets-run"
+
+    @property
     def idp_state(self) -> Path:
         return self.root / "idp"
 
