@@ -14,6 +14,7 @@ if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
     "$root/.venv/bin/python" -m pip install --quiet -e "$root${extras:+[$extras]}"
     touch "$stamp"
 fi
+bash "$root/labextension/build.sh"
 if [ ! -x "$root/.node/node_modules/.bin/configurable-http-proxy" ]; then
     command -v npm >/dev/null || { echo "npm is required (apt-get install nodejs npm)" >&2; exit 1; }
     npm install --silent --no-fund --no-audit --prefix "$root/.node" configurable-http-proxy@5

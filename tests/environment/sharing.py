@@ -9,21 +9,41 @@ import httpx
 
 from tests.stack import Stack
 
-_XSRF_INPUT = re.compile(r'name="_xsrf"\s+value="([^"]*)"')
+_HIDDEN = re.compile(r"<input[^>]*type=\"hidden\"[^>]*>", re.I)
+_ATTR = re.compile(r"(name|value)=\"([^\"]*)\"")
+_AUTHORIZE_PATH = "/hub/api/oauth2/authorize"
+
+
+def submit_hub_form(client: httpx.Client, page: httpx.Response) -> httpx.Response:
+    """Submit the single form of a hub page (accept a share, authorize a server) with its hidden inputs."""
+    fields: dict[str, list[str]] = {}
+    for tag in _HIDDEN.findall(page.text):
+        attrs = dict(_ATTR.findall(tag))
+        if "name" in attrs:
+            fields.setdefault(attrs["name"], []).append(unescape(attrs.get("value", "")))
+    assert "_xsrf" in fields, f"no hub form on the page:\n{page.text[:2000]}"
+    return client.post(str(page.url), data=fields)
+
+
+def open_server(client: httpx.Client, stack: Stack, owner: str) -> httpx.Response:
+    """Open `owner`'s JupyterLab in a browser session, confirming the hub's authorization page if it asks
+    (the hub asks a collaborator once per server before the server learns who they are)."""
+    response = client.get(f"{stack.hub_url}/user/{owner}/lab")
+    if response.status_code == 200 and response.url.path == _AUTHORIZE_PATH:
+        response = submit_hub_form(client, response)
+    return response
 
 
 def server_status(client: httpx.Client, stack: Stack, owner: str) -> int:
-    """HTTP status `client` gets from `owner`'s server: JupyterLab's page for a browser session (which
-    logs in to the server through the hub's OAuth), the contents API for a client with a token."""
-    path = "api/contents" if "Authorization" in client.headers else "lab"
-    return client.get(f"{stack.hub_url}/user/{owner}/{path}").status_code
+    """HTTP status `client` gets from `owner`'s server: JupyterLab's page for a browser session, the
+    contents API for a client with a token."""
+    if "Authorization" in client.headers:
+        return client.get(f"{stack.hub_url}/user/{owner}/api/contents").status_code
+    return open_server(client, stack, owner).status_code
 
 
 def accept_share_code(client: httpx.Client, stack: Stack, accept_url: str) -> httpx.Response:
     """Accept a share code the way a browser does: open the hub's accept page and submit its form."""
     page = client.get(f"{stack.hub_url}{accept_url}")
     assert page.status_code == 200, page.text[:500]
-    match = _XSRF_INPUT.search(page.text)
-    assert match, f"no accept form on the page:\n{page.text[:2000]}"
-    code = accept_url.split("code=", 1)[1]
-    return client.post(str(page.url), data={"_xsrf": unescape(match.group(1)), "code": code})
+    return submit_hub_form(client, page)

@@ -8,7 +8,9 @@ the IdP hands out, admission by group/entitlement shared with the JWT API, and r
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import defaultdict
 from functools import cached_property
 from typing import Any
 
@@ -21,6 +23,14 @@ from notebooks_service.auth.admission import Admission, MissingUsernameClaim, ad
 from notebooks_service.config.schema import OidcSection
 from notebooks_service.oidc.discovery import ProviderMetadata, discover
 from notebooks_service.oidc.verify import InvalidToken, JwtVerifier, ProviderUnavailable
+
+
+class RefreshRefused(Exception):
+    """The IdP refused to refresh: only a new login brings new tokens."""
+
+
+class RefreshUnavailable(Exception):
+    """The IdP could not be reached; the current tokens stay in place."""
 
 
 def _looks_like_jwt(token: str) -> bool:
@@ -183,32 +193,58 @@ class NotebooksAuthenticator(GenericOAuthenticator):
         lifetime = max(expires_at - issued_at, 1)
         return expires_at - time.time() < lifetime * self.refresh_margin_fraction
 
+    @cached_property
+    def _refresh_locks(self) -> defaultdict[str, asyncio.Lock]:
+        return defaultdict(asyncio.Lock)
+
+    async def refresh_tokens(self, user: Any, *, force: bool = False, handler: Any = None
+                             ) -> dict[str, Any] | None:
+        """Refresh `user`'s tokens when due (or when `force`d), save them and return the auth model.
+
+        The one refresh path shared by requests and the background token refresher. A per-user lock
+        ensures a rotated refresh token is never sent twice (the IdP would revoke the whole family).
+        Returns None when the tokens are still fresh; raises RefreshRefused or RefreshUnavailable.
+        """
+        async with self._refresh_locks[user.name]:
+            auth_state = await user.get_auth_state()
+            if not auth_state or "token_response" not in auth_state:
+                raise RefreshRefused("no tokens recorded for this login")
+            if not force and not self._needs_refresh(auth_state):
+                return None
+            refresh_token = auth_state.get("refresh_token")
+            if not refresh_token:
+                raise RefreshRefused("no refresh token")
+            params = self.build_refresh_token_request_params(refresh_token)
+            try:
+                token_info = await self.get_token_info(handler, params)
+                token_info.setdefault("refresh_token", refresh_token)
+                model = await self._token_to_auth_model(token_info)
+            except (OSError, HTTPClientError, web.HTTPError) as exc:
+                code = getattr(exc, "code", None) or getattr(exc, "status_code", None)
+                if isinstance(exc, OSError) or code in (503, 599):
+                    raise RefreshUnavailable(str(exc)) from None
+                raise RefreshRefused(str(exc)) from None
+            except Exception as exc:
+                raise RefreshRefused(str(exc)) from None
+            # An ID token describes the login; providers may omit a new one on refresh.
+            new_state = model["auth_state"]
+            new_state["id_token"] = new_state.get("id_token") or auth_state.get("id_token")
+            await user.save_auth_state(new_state)
+            self.log.info("Refreshed the access token of %s", user.name)
+            return model
+
     async def refresh_user(self, user: Any, handler: Any = None, **kwargs: Any) -> Any:
         """Refresh the tokens before they expire; on a refused refresh ask for a new login.
 
         Returning False only makes the hub ask the user to log in again: running servers are untouched.
         """
-        auth_state = await user.get_auth_state()
-        if not auth_state or "token_response" not in auth_state:
-            return False
-        if not self._needs_refresh(auth_state):
-            return True
-        refresh_token = auth_state.get("refresh_token")
-        if not refresh_token:
-            return False
-        params = self.build_refresh_token_request_params(refresh_token)
         try:
-            token_info = await self.get_token_info(handler, params)
-        except (OSError, HTTPClientError) as exc:
-            if isinstance(exc, HTTPClientError) and exc.code != 599:
-                self.log.info("Refresh refused for %s (%s): a new login is needed", user.name, exc)
-                return False
-            still_valid = (auth_state.get("access_token_expires_at") or 0) > time.time()
-            self.log.warning("Token refresh for %s failed, IdP unreachable: %s", user.name, exc)
-            return still_valid
-        except Exception as exc:
+            model = await self.refresh_tokens(user, handler=handler)
+        except RefreshRefused as exc:
             self.log.info("Refresh refused for %s (%s): a new login is needed", user.name, exc)
             return False
-        token_info.setdefault("refresh_token", refresh_token)
-        self.log.info("Refreshed the access token of %s", user.name)
-        return await self._token_to_auth_model(token_info)
+        except RefreshUnavailable as exc:
+            auth_state = await user.get_auth_state() or {}
+            self.log.warning("Token refresh for %s failed, IdP unreachable: %s", user.name, exc)
+            return (auth_state.get("access_token_expires_at") or 0) > time.time()
+        return True if model is None else model

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from notebooks_service.auth.authenticator import NotebooksAuthenticator
+from notebooks_service.hub.jwt_api import configure_jwt_api
 from notebooks_service.hub.sharing import configure_sharing
 from notebooks_service.launcher.runtime import Runtime
+from notebooks_service.services.credits.hubconf import configure_credits
 from notebooks_service.spawner.local import LocalHomeSpawner
+from notebooks_service.tokens.hub import configure_tokens
 
 
 def hub_client_secret(runtime: Runtime) -> str:
@@ -64,4 +67,10 @@ def configure_hub(c: Any, runtime: Runtime) -> None:
     c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 60
+
+    # Users may list themselves: `GET /users` answers with their own entry, as the seeds' example expects.
+    c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", "list:users!user"]}]
+    configure_jwt_api(c, runtime)
     configure_sharing(c, runtime)
+    configure_tokens(c, runtime)
+    configure_credits(c, runtime)

@@ -27,11 +27,21 @@ class Runtime(BaseModel):
     issuer: str
     hub_api_port: int
     proxy_api_port: int
+    jwt_service_port: int
     cli_client_id: str = "notebooks-cli"
 
     @property
     def layout(self) -> DataDir:
         return DataDir(Path(self.data_dir))
+
+    @property
+    def hub_api_url(self) -> str:
+        """The hub's REST API on its internal port, for the services beside it."""
+        return f"http://127.0.0.1:{self.hub_api_port}/hub/api"
+
+    @property
+    def jwt_service_url(self) -> str:
+        return f"http://127.0.0.1:{self.jwt_service_port}"
 
     @property
     def hub_url(self) -> str:

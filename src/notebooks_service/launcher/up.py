@@ -24,6 +24,7 @@ from notebooks_service.launcher.ports import ensure_free, free_port
 from notebooks_service.launcher.processes import ManagedProcess, StartupError
 from notebooks_service.launcher.runtime import RUNTIME_ENV, Runtime
 from notebooks_service.oidc.discovery import DiscoveryError, discover
+from notebooks_service.services.jwt.settings import SETTINGS_ENV, write_settings
 
 log = logging.getLogger("notebooks")
 
@@ -42,6 +43,7 @@ def resolve_runtime(config: OperatorConfig) -> Runtime:
         if port:
             ensure_free("127.0.0.1", port, f"service.{setting}")
         ports[setting] = port or free_port()
+    ports["jwt_service_port"] = free_port()
     issuer = config.oidc.issuer or f"http://{service.ip}:{config.dev_idp.port}"
     data_dir = Path(service.data_dir).expanduser().resolve()
     return Runtime(config=config, data_dir=str(data_dir), issuer=issuer, **ports)
@@ -106,7 +108,28 @@ def build_processes(runtime: Runtime) -> list[ManagedProcess]:
         cwd=str(layout.root),
         ready_url=f"{hub_target}/hub/api",
     ))
+    processes.append(jwt_service_process(runtime))
     return processes
+
+
+def jwt_service_process(runtime: Runtime) -> ManagedProcess:
+    """The bearer-token API at /services/jwt, an external hub service supervised like the proxy."""
+    layout = runtime.layout
+    oidc = runtime.config.oidc.model_copy(
+        update={"issuer": runtime.issuer, "client_secret": hub_client_secret(runtime)})
+    settings_file = write_settings(layout.run / "jwt-settings.json", oidc)
+    return ManagedProcess(
+        name="JWT API service",
+        argv=[sys.executable, "-m", "notebooks_service.services.jwt"],
+        env={
+            SETTINGS_ENV: str(settings_file),
+            "JUPYTERHUB_API_TOKEN": layout.secret("jwt_service_token"),
+            "JUPYTERHUB_API_URL": runtime.hub_api_url,
+            "JUPYTERHUB_SERVICE_PREFIX": "/services/jwt/",
+            "JUPYTERHUB_SERVICE_URL": runtime.jwt_service_url,
+        },
+        ready_url=f"{runtime.jwt_service_url}/services/jwt/",
+    )
 
 
 class Service:

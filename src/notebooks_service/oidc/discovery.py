@@ -75,7 +75,7 @@ def discover(issuer: str, timeout: float = 10.0) -> ProviderMetadata:
     except httpx.HTTPError as e:
         raise DiscoveryError(f"{url}: {type(e).__name__}: {e}".rstrip(": ")) from None
     metadata = parse_metadata(issuer, url, _document(url, response))
-    log.info("discovered OIDC provider %s", metadata.issuer)
+    log.debug("discovered OIDC provider %s", metadata.issuer)
     return metadata
 
 
@@ -93,5 +93,5 @@ async def discover_async(
     except httpx.HTTPError as e:
         raise DiscoveryError(f"{url}: {type(e).__name__}: {e}".rstrip(": ")) from None
     metadata = parse_metadata(issuer, url, _document(url, response))
-    log.info("discovered OIDC provider %s", metadata.issuer)
+    log.debug("discovered OIDC provider %s", metadata.issuer)
     return metadata

@@ -91,6 +91,9 @@ class CreditsSection(_Section):
             raise ValueError(f"credits.default_profile {self.default_profile!r} is not a profile")
         return self
 
+    def ledger_url(self, data_dir: str) -> str:
+        return self.database_url or f"sqlite:///{data_dir}/credits.sqlite"
+
     def profiles_for(self, groups: list[str] | set[str]) -> dict[str, Profile]:
         """The profiles a member of `groups` may use, in config order."""
         return {name: p for name, p in self.profiles.items() if p.allows(groups)}

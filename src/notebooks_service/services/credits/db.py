@@ -6,8 +6,6 @@ import logging
 from importlib.resources import files
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
 log = logging.getLogger(__name__)
@@ -30,7 +28,12 @@ def open_engine(url: str) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine) -> Any:
+    """Alembic's config for our migrations. Alembic is imported here, quietly: it logs its plugin
+    setup at INFO on import, which would land in the hub's and the launcher's logs."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(files(__package__).joinpath("migrations")))
     config.attributes["engine"] = engine
@@ -39,5 +42,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration (idempotent; safe to run at each start)."""
-    command.upgrade(alembic_config(engine), "head")
+    config = alembic_config(engine)
+    from alembic import command
+
+    command.upgrade(config, "head")
     log.debug("credits ledger schema is current on %s", engine.url.render_as_string())

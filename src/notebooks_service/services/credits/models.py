@@ -13,8 +13,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 MICRO = 1_000_000
 """Micro-credits per credit."""
 
-KINDS = ("grant", "charge", "refund", "adjustment", "expiry")
-
 Id = BigInteger().with_variant(Integer(), "sqlite")
 """SQLite only auto-increments INTEGER primary keys."""
 

@@ -16,7 +16,6 @@ Hub config, two lines (plus writing the settings file)::
 """
 
 from notebooks_service.services.jwt.definition import (
-    admin_groups_role,
     hub_role_definition,
     hub_service_definition,
 )
@@ -24,7 +23,6 @@ from notebooks_service.services.jwt.settings import SETTINGS_ENV, write_settings
 
 __all__ = [
     "SETTINGS_ENV",
-    "admin_groups_role",
     "hub_role_definition",
     "hub_service_definition",
     "write_settings",

@@ -8,32 +8,27 @@ Least privilege for what the service must do itself (everything else runs with u
 - `tokens`: `POST /users/{name}/tokens` by a non-self requester is allowed when the requester's
   `tokens` scope covers that user; the token gets the hub's default `inherit` scope, i.e. exactly
   the user's own permissions, never the service's. Also lets us revoke them at shutdown.
-Not granted: `admin` (the service cannot set the `admin` flag; see `admin_groups_role`), servers,
+Not granted: `admin` (the service cannot set the `admin` flag), servers,
 proxy, shutdown, `access:services`.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from notebooks_service.config.schema import OidcSection
-from notebooks_service.services.jwt.settings import SETTINGS_ENV
 
 SERVICE_NAME = "jwt"
 ROLE_NAME = "notebooks-jwt-service"
 SCOPES = ("admin:users", "admin:groups", "tokens")
 
 
-def hub_service_definition(settings_path: str, port: int, host: str = "127.0.0.1") -> dict:
-    """The `c.JupyterHub.services` entry: a hub-managed process at `/services/jwt`."""
-    return {
-        "name": SERVICE_NAME,
-        "url": f"http://{host}:{port}",
-        "command": [sys.executable, "-m", "notebooks_service.services.jwt"],
-        "environment": {SETTINGS_ENV: str(settings_path)},
-        "display": False,
-    }
+def hub_service_definition(url: str, api_token: str) -> dict:
+    """The `c.JupyterHub.services` entry of the service at `/services/jwt`.
+
+    The process is run beside the hub (by `notebooks up`, or as its own deployment on Kubernetes),
+    not by the hub, so that a hub restart neither orphans nor interrupts it.
+    """
+    return {"name": SERVICE_NAME, "url": url, "api_token": api_token, "display": False}
 
 
 def hub_role_definition() -> dict:
@@ -44,12 +39,3 @@ def hub_role_definition() -> dict:
         "scopes": list(SCOPES),
         "services": [SERVICE_NAME],
     }
-
-
-def admin_groups_role(oidc: OidcSection) -> dict[str, Any]:
-    """Optional `load_roles` entry giving the admin groups the hub's `admin` role.
-
-    Without it a user first seen through the API is created with the right groups but not the
-    `admin` flag (only an admin may set it), so they have admin rights only after a browser login.
-    """
-    return {"name": "admin", "groups": list(oidc.admin_groups)}

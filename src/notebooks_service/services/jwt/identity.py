@@ -125,10 +125,8 @@ class BearerAuth:
             admission = Admission(username="", groups=(), allowed=False, admin=False,
                                   reason=str(e))
         exp = claims.get("exp")
-        if isinstance(exp, int | float):
-            expires_at = float(exp)
-        else:
-            expires_at = self._clock() + default_lifetime
+        fallback = self._clock() + default_lifetime
+        expires_at = float(exp) if isinstance(exp, int | float) else fallback
         return Identity(admission=admission, expires_at=expires_at,
                         issuer=str(claims.get("iss") or self.verifier.metadata.issuer),
                         subject=str(claims.get("sub") or ""))

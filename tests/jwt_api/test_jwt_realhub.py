@@ -40,7 +40,7 @@ def token(idp: ProviderThread, user: str = "alice", groups: tuple[str, ...] = ("
 
 
 def test_seed_snippets(hub: MiniHub, idp: ProviderThread) -> None:
-    TOKEN = token(idp)  # noqa: N806 - the seed's own spelling
+    TOKEN = token(idp)
     r = httpx.get(f"{hub.url}/services/jwt", headers={"Authorization": f"bearer {TOKEN}"})
     assert r.status_code == 200
     assert r.json() == httpx.get(f"{hub.url}/hub/api/").json()

@@ -1,0 +1,153 @@
+/**
+ * The "Access token" panel: expiry countdown, Copy to clipboard, Save to file, Keep refreshed on disk.
+ */
+import { Widget } from '@lumino/widgets';
+import { PanelError, getSettings, getToken, saveToken, setKeep } from './api';
+const DEFAULT_FILE = 'access_token.txt';
+export function formatRemaining(seconds) {
+    if (seconds <= 0) {
+        return 'expired';
+    }
+    const total = Math.floor(seconds);
+    const minutes = Math.floor(total / 60);
+    const rest = String(total % 60).padStart(2, '0');
+    return `expires in ${minutes}:${rest}`;
+}
+function element(tag, className, text = '') {
+    const node = document.createElement(tag);
+    node.className = className;
+    node.textContent = text;
+    return node;
+}
+export class AccessTokenPanel extends Widget {
+    constructor() {
+        super();
+        this.token = null;
+        this.timer = 0;
+        this.mount = element('p', 'jp-NotebooksToken-mount', 'Loading…');
+        this.expiry = element('p', 'jp-NotebooksToken-expiry');
+        this.path = element('input', 'jp-NotebooksToken-path jp-mod-styled');
+        this.keep = element('input', 'jp-NotebooksToken-keep');
+        this.message = element('p', 'jp-NotebooksToken-message');
+        this.error = element('p', 'jp-NotebooksToken-error');
+        this.id = 'notebooks-access-token';
+        this.addClass('jp-NotebooksToken');
+        this.title.caption = 'Access token';
+        this.title.label = 'Access token';
+        this.build();
+    }
+    build() {
+        const root = this.node;
+        root.appendChild(element('h2', 'jp-NotebooksToken-title', 'Access token'));
+        root.appendChild(this.mount);
+        root.appendChild(this.expiry);
+        const copy = element('button', 'jp-NotebooksToken-copy jp-mod-styled jp-mod-accept', 'Copy to clipboard');
+        copy.onclick = () => void this.run(() => this.copy());
+        root.appendChild(copy);
+        const saveRow = element('div', 'jp-NotebooksToken-row');
+        const label = element('label', 'jp-NotebooksToken-label', 'File: ');
+        this.path.type = 'text';
+        this.path.value = DEFAULT_FILE;
+        this.path.setAttribute('aria-label', 'File to save the token to');
+        label.appendChild(this.path);
+        saveRow.appendChild(label);
+        const save = element('button', 'jp-NotebooksToken-save jp-mod-styled', 'Save to file');
+        save.onclick = () => void this.run(() => this.save());
+        saveRow.appendChild(save);
+        root.appendChild(saveRow);
+        const keepLabel = element('label', 'jp-NotebooksToken-keepLabel');
+        this.keep.type = 'checkbox';
+        this.keep.onchange = () => void this.run(() => this.toggleKeep());
+        keepLabel.appendChild(this.keep);
+        keepLabel.appendChild(document.createTextNode(' Keep refreshed on disk'));
+        root.appendChild(keepLabel);
+        this.error.setAttribute('role', 'alert');
+        root.appendChild(this.message);
+        root.appendChild(this.error);
+    }
+    onAfterAttach() {
+        void this.run(() => this.load());
+        this.timer = window.setInterval(() => this.tick(), 1000);
+    }
+    onBeforeDetach() {
+        window.clearInterval(this.timer);
+    }
+    /** Run an action, showing its failure in the panel rather than the console. */
+    async run(action) {
+        this.error.textContent = '';
+        try {
+            await action();
+        }
+        catch (error) {
+            const text = error instanceof PanelError ? error.message : `Unexpected error: ${String(error)}`;
+            this.error.textContent = text;
+            this.message.textContent = '';
+        }
+    }
+    showSettings(settings) {
+        this.mount.textContent = settings.mounted
+            ? `Mounted in this server: yes, in ${settings.token_dir}`
+            : 'Mounted in this server: no (chosen when the server started)';
+        this.keep.checked = settings.keep.enabled;
+        if (settings.keep.path) {
+            this.path.value = settings.keep.path;
+        }
+        if (settings.keep.error) {
+            this.error.textContent = `Keep refreshed: ${settings.keep.error}`;
+        }
+    }
+    async load() {
+        this.showSettings(await getSettings());
+        await this.refresh();
+    }
+    async refresh() {
+        this.token = await getToken();
+        this.tick();
+        return this.token;
+    }
+    tick() {
+        if (!this.token) {
+            this.expiry.textContent = 'No token available';
+            return;
+        }
+        const remaining = this.token.expires_at - Date.now() / 1000;
+        this.expiry.textContent = `Token ${formatRemaining(remaining)}`;
+        if (remaining <= 0) {
+            this.token = null;
+            void this.run(async () => {
+                await this.refresh();
+            });
+        }
+    }
+    async copy() {
+        const token = await this.refresh();
+        try {
+            await navigator.clipboard.writeText(token.access_token);
+        }
+        catch (error) {
+            throw new PanelError(`The browser refused the clipboard: ${String(error)}`);
+        }
+        this.message.textContent = 'Copied to the clipboard.';
+    }
+    async save() {
+        const reply = await saveToken(this.path.value);
+        this.message.textContent = `Saved to ${reply.path}`;
+    }
+    async toggleKeep() {
+        const wanted = this.keep.checked;
+        try {
+            const reply = await setKeep(wanted, this.path.value);
+            this.keep.checked = reply.keep.enabled;
+            if (reply.keep.error) {
+                throw new PanelError(`Keep refreshed: ${reply.keep.error}`);
+            }
+            this.message.textContent = wanted
+                ? `Keeping ${reply.keep.path} refreshed with every new token.`
+                : 'No longer keeping the file refreshed.';
+        }
+        catch (error) {
+            this.keep.checked = !wanted && this.keep.checked;
+            throw error;
+        }
+    }
+}

@@ -1,0 +1,112 @@
+"""The credits service process: a tornado app at `/services/credits` plus the accounting loop.
+
+Settings come from the runtime file the launcher writes (`NOTEBOOKS_RUNTIME`), the hub token and
+URLs from the hub's environment. Cycles run at the start of each posting interval (aligned to the
+clock), so every process agrees on interval numbers. The process exits when the hub that started
+it is gone, so a killed hub never leaves a second accounting process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+from jupyterhub.utils import url_path_join
+from tornado import web
+
+from notebooks_service.launcher.runtime import Runtime
+from notebooks_service.services.credits.cycle import accounting_cycle
+from notebooks_service.services.credits.handlers import (
+    EntriesHandler,
+    HistoryCsvHandler,
+    HistoryHandler,
+    MetricsHandler,
+    PageHandler,
+    ServiceState,
+    StatusHandler,
+)
+from notebooks_service.services.credits.hub import HubClient
+from notebooks_service.services.credits.ledger import Ledger
+from notebooks_service.services.credits.metrics import CreditsMetrics
+
+log = logging.getLogger("notebooks_service.services.credits")
+
+
+def make_app(state: ServiceState) -> web.Application:
+    prefix = state.prefix
+    routes = [
+        (prefix, PageHandler),
+        (url_path_join(prefix, "api/status"), StatusHandler),
+        (url_path_join(prefix, "api/history"), HistoryHandler),
+        (url_path_join(prefix, "api/history.csv"), HistoryCsvHandler),
+        (url_path_join(prefix, r"api/wallets/([^/]+)/entries"), EntriesHandler),
+        (url_path_join(prefix, "metrics"), MetricsHandler),
+        (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+    ]
+    return web.Application(routes, credits=state, hub_auth=HubOAuth.instance(),
+                           cookie_secret=os.urandom(32))
+
+
+async def run_cycles(state: ServiceState, stop: asyncio.Event) -> None:
+    """One cycle at the start of every posting interval until `stop` is set; failures are logged."""
+    interval = state.settings.posting_interval
+    parent = os.getppid()
+    while not stop.is_set():
+        delay = interval - time.time() % interval
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+            return
+        except TimeoutError:
+            pass
+        if os.getppid() != parent:
+            log.warning("the hub that started the credits service is gone; exiting")
+            stop.set()
+            return
+        started = time.perf_counter()
+        try:
+            report = await accounting_cycle(state.hub, state.ledger, state.settings, datetime.now(UTC))
+        except Exception:
+            state.metrics.cycle_failures.inc()
+            log.exception("accounting cycle failed; the next one charges what this one did not")
+            continue
+        seconds = time.perf_counter() - started
+        state.metrics.record(report, seconds)
+        log.debug("cycle: %d running, %d charges, %d stopped in %.3fs", report.running, report.charges,
+                  len(report.stopped), seconds)
+
+
+async def serve() -> None:
+    runtime = Runtime.from_environment()
+    settings = runtime.config.credits
+    ledger = Ledger.open(settings.ledger_url(runtime.data_dir))
+    hub = HubClient(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/credits/")
+    state = ServiceState(ledger=ledger, settings=settings, hub=hub, metrics=CreditsMetrics(),
+                         prefix=prefix, hub_home=f"{os.environ.get('JUPYTERHUB_BASE_URL', '/')}hub/home",
+                         identities={})
+    url = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8091"))
+    server = make_app(state).listen(url.port or 80, url.hostname or "127.0.0.1", xheaders=True)
+    log.info("credits service on %s%s, posting every %ds", url.geturl(), prefix, settings.posting_interval)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run_cycles(state, stop)
+    server.stop()
+    await hub.aclose()
+    ledger.close()
+    log.info("credits service stopped")
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("NOTEBOOKS_CREDITS_LOG_LEVEL", "INFO"),
+                        format="[%(levelname).1s %(asctime)s %(name)s] %(message)s")
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    asyncio.run(serve())
+    return 0

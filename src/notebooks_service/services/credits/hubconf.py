@@ -1,0 +1,90 @@
+"""Hub configuration for credits: the managed service, its role, the spawn section, nav link, banner.
+
+Least privilege for the service's own token (user-facing calls are authorised per user):
+- `list:users`, `read:users:name`, `read:users:groups`, `read:servers`: list active servers with
+  their `user_options` and their owners' groups and admin flag;
+- `delete:servers`: stop a server whose wallet is empty after the grace period.
+Users get `access:services!service=credits` so that their browser (OAuth) and their hub tokens
+reach the service.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from importlib.resources import files
+from typing import Any
+
+from notebooks_service.launcher.ports import free_port
+from notebooks_service.launcher.runtime import RUNTIME_ENV, Runtime
+from notebooks_service.services.credits.config import CreditsSection
+from notebooks_service.services.credits.ledger import Ledger
+from notebooks_service.services.credits.spawn import CreditsOptionSection
+from notebooks_service.services.credits.status import user_wallets, wallet_statuses, warning_text
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = "credits"
+ROLE_NAME = "notebooks-credits-service"
+SCOPES = ("list:users", "read:users:name", "read:users:groups", "read:servers", "delete:servers")
+PAGE_URL = f"/services/{SERVICE_NAME}/"
+
+
+def bind_section(settings: CreditsSection, ledger_url: str) -> type[CreditsOptionSection]:
+    """A section class carrying the settings (the spawner instantiates sections without arguments)."""
+    return type("BoundCreditsOptionSection", (CreditsOptionSection,),
+                {"settings": settings, "ledger_url": ledger_url, "page_url": PAGE_URL, "_ledger": None})
+
+
+def warning_for(section: type[CreditsOptionSection]) -> Any:
+    """The `credits_warning` template variable: a callable the hub calls with the current user."""
+    def credits_warning(user: Any) -> str:
+        if user is None or getattr(user, "kind", "user") != "user":
+            return ""
+        try:
+            with section.ledger().session() as session:
+                wallets = user_wallets(session, section.settings, user.name, [g.name for g in user.groups])
+                statuses = wallet_statuses(session, section.settings, user.name, wallets)
+        except Exception:  # a page must render even if the ledger is unreachable
+            log.exception("cannot read credits for %s", user.name)
+            return ""
+        return warning_text(statuses, section.settings.grace_period)
+    return credits_warning
+
+
+def grant_every_user(c: Any, scope: str) -> None:
+    """Add `scope` to the `user` role: in it when `load_roles` redefines the role (the hub then
+    ignores `extra_user_scopes`), else through `extra_user_scopes`."""
+    roles = c.JupyterHub.load_roles
+    user_role = next((r for r in roles if r.get("name") == "user"), None) if isinstance(roles, list) else None
+    if user_role is None:
+        c.JupyterHub.extra_user_scopes.append(scope)
+    else:
+        user_role["scopes"] = [*user_role.get("scopes", ["self"]), scope]
+
+
+def configure_credits(c: Any, runtime: Runtime) -> None:
+    """Add credits to the hub config `c` when `[credits] enabled = true`."""
+    settings = runtime.config.credits
+    if not settings.enabled:
+        return
+    ledger_url = settings.ledger_url(runtime.data_dir)
+    Ledger.open(ledger_url).close()  # migrate before the hub starts the service and renders forms
+    port = settings.service_port or free_port()
+    c.JupyterHub.services.append({
+        "name": SERVICE_NAME,
+        "url": f"http://127.0.0.1:{port}",
+        "command": [sys.executable, "-m", "notebooks_service.services.credits"],
+        "environment": {RUNTIME_ENV: str(runtime.layout.runtime_file)},
+        "oauth_no_confirm": True,
+        "display": False,
+    })
+    c.JupyterHub.load_roles.append({
+        "name": ROLE_NAME, "description": "Charge running servers and stop them at zero credits",
+        "scopes": list(SCOPES), "services": [SERVICE_NAME]})
+    grant_every_user(c, f"access:services!service={SERVICE_NAME}")
+    section = bind_section(settings, ledger_url)
+    c.LocalHomeSpawner.option_sections.append(section)
+    c.JupyterHub.template_paths.append(str(files(__package__).joinpath("templates")))
+    c.JupyterHub.template_vars.update({"credits_url": PAGE_URL, "credits_warning": warning_for(section)})
+    log.info("credits enabled at %s, ledger %s", PAGE_URL, ledger_url.split("@")[-1])

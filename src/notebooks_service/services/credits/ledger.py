@@ -1,0 +1,173 @@
+"""Posting to and reading from the ledger. Every write goes through `post`, which keeps balances in step.
+
+Entries are never updated or deleted. Keyed entries are idempotent: a key already in the ledger is
+skipped, so a retried accounting cycle or a restarted service never posts twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from notebooks_service.services.credits.db import open_engine, upgrade
+from notebooks_service.services.credits.models import MICRO, Entry, Wallet
+
+KIND_SIGNS = {"grant": 1, "refund": 1, "adjustment": 0, "charge": -1, "expiry": -1}
+"""Entry kinds and the sign their amounts must have (0: either)."""
+
+CHUNK = 500
+"""Bound on IN-lists, below every database's parameter limit."""
+
+
+def personal_wallet(user: str) -> str:
+    return f"user:{user}"
+
+
+def project_wallet(group: str) -> str:
+    return f"group:{group}"
+
+
+def to_micro(credits: float) -> int:
+    return round(credits * MICRO)
+
+
+def to_credits(micro: int) -> float:
+    return micro / MICRO
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry about to be posted (see `models.Entry` for the fields)."""
+
+    time: datetime
+    wallet: str
+    kind: str
+    amount: int
+    actor: str = ""
+    reason: str = ""
+    server: str = ""
+    profile: str = ""
+    seconds: float = 0.0
+    key: str | None = None
+    expires_at: datetime | None = None
+    lot_id: int | None = None
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    wanted = sorted(set(keys))
+    found: set[str] = set()
+    for part in chunks(wanted):
+        found.update(session.scalars(select(Entry.key).where(Entry.key.in_(part))))
+    return found
+
+
+def ensure_wallets(session: Session, wallet_ids: Iterable[str], now: datetime) -> None:
+    wanted = sorted(set(wallet_ids))
+    present: set[str] = set()
+    for part in chunks(wanted):
+        present.update(session.scalars(select(Wallet.id).where(Wallet.id.in_(part))))
+    missing = [w for w in wanted if w not in present]
+    if missing:
+        session.add_all(Wallet(id=w, balance=0, created=now) for w in missing)
+        session.flush()
+
+
+def post(session: Session, entries: Sequence[NewEntry]) -> list[NewEntry]:
+    """Append `entries` (skipping keys already posted) and move balances; returns what was posted.
+
+    The caller commits: entries and balances change in one transaction or not at all.
+    """
+    keys = existing_keys(session, [e.key for e in entries if e.key])
+    fresh: list[NewEntry] = []
+    for entry in entries:
+        if entry.key is not None and entry.key in keys:
+            continue
+        if entry.key is not None:
+            keys.add(entry.key)
+        fresh.append(entry)
+    if not fresh:
+        return []
+    ensure_wallets(session, [e.wallet for e in fresh], fresh[0].time)
+    session.execute(Entry.__table__.insert(), [dict(vars(e)) for e in fresh])  # asdict() deep-copies
+    deltas: dict[str, int] = {}
+    for entry in fresh:
+        deltas[entry.wallet] = deltas.get(entry.wallet, 0) + entry.amount
+    wallets = Wallet.__table__.c
+    session.execute(
+        update(Wallet.__table__).where(wallets.id == bindparam("wid"))
+        .values(balance=wallets.balance + bindparam("delta")),
+        [{"wid": wallet, "delta": delta} for wallet, delta in deltas.items()],
+    )
+    return fresh
+
+
+def balances(session: Session, wallet_ids: Iterable[str]) -> dict[str, int]:
+    """Balances (micro-credits) of the given wallets; wallets never posted to hold 0."""
+    wanted = sorted(set(wallet_ids))
+    result = dict.fromkeys(wanted, 0)
+    for part in chunks(wanted):
+        result.update(session.execute(select(Wallet.id, Wallet.balance).where(Wallet.id.in_(part))).all())
+    return result
+
+
+def existing_wallets(session: Session, wallet_ids: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(sorted(set(wallet_ids))):
+        found.update(session.scalars(select(Wallet.id).where(Wallet.id.in_(part))))
+    return found
+
+
+def history(session: Session, wallet_ids: Sequence[str], limit: int, offset: int = 0
+            ) -> tuple[list[Entry], int]:
+    """One page of the wallets' entries, newest first, and how many there are in all."""
+    where = Entry.wallet.in_(wallet_ids)
+    total = session.scalar(select(func.count()).select_from(Entry).where(where)) or 0
+    page = session.scalars(select(Entry).where(where).order_by(Entry.time.desc(), Entry.id.desc())
+                           .limit(limit).offset(offset))
+    return list(page), total
+
+
+def usage_per_day(session: Session, wallet_ids: Sequence[str], since: datetime
+                  ) -> list[tuple[str, str, int]]:
+    """(day, profile, micro-credits charged) for charges since `since`, oldest day first."""
+    day = func.date(Entry.time)
+    rows = session.execute(
+        select(day, Entry.profile, func.sum(-Entry.amount))
+        .where(Entry.wallet.in_(wallet_ids), Entry.kind == "charge", Entry.time >= since)
+        .group_by(day, Entry.profile).order_by(day, Entry.profile)
+    ).all()
+    return [(str(d), profile, int(total)) for d, profile, total in rows]
+
+
+def verify(session: Session) -> dict[str, tuple[int, int]]:
+    """Wallets whose stored balance differs from the sum of their entries: {wallet: (stored, sum)}."""
+    sums = dict(session.execute(select(Entry.wallet, func.sum(Entry.amount)).group_by(Entry.wallet)).all())
+    stored = dict(session.execute(select(Wallet.id, Wallet.balance)).all())
+    return {w: (stored.get(w, 0), int(sums.get(w, 0) or 0))
+            for w in set(sums) | set(stored) if stored.get(w, 0) != int(sums.get(w, 0) or 0)}
+
+
+class Ledger:
+    """The ledger database: an engine with its schema migrated, and sessions on it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.session = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Ledger:
+        engine = open_engine(url)
+        upgrade(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,128 @@
+"""The spawn option section for credits: profile and paying wallet, prices, limits, admission.
+
+Runs in the hub process and reads the ledger directly (it is the single source of truth), so the
+form and admission need no call to the service. Admission happens in `validate`, which the spawner
+runs for form and REST API starts alike; a refusal is an HTTP 402 whose HTML names the balance, the
+price and how to get more (the hub shows it on the spawn form or the spawn-pending page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from html import escape
+from typing import Any, ClassVar
+
+from tornado import web
+
+from notebooks_service.services.credits.choices import ChoiceError, choose, price_micro, runway_seconds
+from notebooks_service.services.credits.config import CreditsSection, Profile
+from notebooks_service.services.credits.ledger import Ledger, balances, to_credits
+from notebooks_service.services.credits.page import credits_text
+from notebooks_service.services.credits.status import format_duration, refresh_grants, user_wallets
+from notebooks_service.spawner.options import SpawnOptionError
+
+GIB = 1024**3
+
+
+class CreditsRefused(web.HTTPError):
+    """A start refused for lack of credits; `jupyterhub_html_message` is what the user sees."""
+
+    def __init__(self, message: str, html: str) -> None:
+        super().__init__(402, message)
+        self.jupyterhub_message = message
+        self.jupyterhub_html_message = html
+
+
+class CreditsOptionSection:
+    """Bound to settings by `hubconf.bind_section`; instantiated by the spawner without arguments."""
+
+    settings: ClassVar[CreditsSection]
+    ledger_url: ClassVar[str]
+    page_url: ClassVar[str] = "/services/credits/"
+    _ledger: ClassVar[Ledger | None] = None
+
+    @classmethod
+    def ledger(cls) -> Ledger:
+        if cls._ledger is None:
+            cls._ledger = Ledger.open(cls.ledger_url)
+        return cls._ledger
+
+    def _wallets(self, spawner: Any) -> tuple[list[str], dict[str, int]]:
+        user, groups = spawner.user.name, [g.name for g in spawner.user.groups]
+        refresh_grants(self.ledger(), self.settings, user, groups, datetime.now(UTC))
+        with self.ledger().session() as session:
+            wallets = user_wallets(session, self.settings, user, groups)
+            return wallets, balances(session, wallets)
+
+    async def form_html(self, spawner: Any) -> str:
+        wallets, held = await asyncio.to_thread(self._wallets, spawner)
+        groups = {g.name for g in spawner.user.groups}
+        profiles = self.settings.profiles_for(groups)
+        if not profiles:
+            return "<p>No server profile is available to your groups.</p>"
+        default = choose(self.settings, spawner.user.name, groups, {}, wallets).profile
+        rows = "".join(self._profile_row(name, p, name == default) for name, p in profiles.items())
+        options = "".join(
+            f'<option value="{escape(w)}">{escape(w)}: {credits_text(held[w])} credits</option>'
+            for w in wallets)
+        return (
+            '<fieldset class="credits-options"><legend>Server size</legend>'
+            '<table class="table table-sm"><tr><th></th><th>Profile</th><th>CPU</th><th>Memory</th>'
+            f"<th>GPU</th><th>Credits per hour</th></tr>{rows}</table>"
+            '<label for="credits-wallet">Paying wallet</label> '
+            f'<select id="credits-wallet" name="wallet" class="form-select">{options}</select>'
+            f'<p class="form-text">Balances and history: <a href="{escape(self.page_url)}">credits page</a>.'
+            "</p></fieldset>")
+
+    @staticmethod
+    def _profile_row(name: str, profile: Profile, checked: bool) -> str:
+        return (f'<tr><td><input type="radio" name="profile" id="profile-{escape(name)}" '
+                f'value="{escape(name)}"{" checked" if checked else ""}></td>'
+                f'<td><label for="profile-{escape(name)}">{escape(name)}</label> '
+                f'<span class="text-muted">{escape(profile.description)}</span></td>'
+                f"<td>{profile.cpu:g}</td><td>{profile.memory_gb:g} GiB</td><td>{profile.gpu}</td>"
+                f'<td class="price">{profile.price_per_hour:g}</td></tr>')
+
+    def options_from_form(self, form: dict[str, list[str]]) -> dict[str, Any]:
+        return {key: form[key][0] for key in ("profile", "wallet") if form.get(key) and form[key][0]}
+
+    def validate(self, spawner: Any, user_options: dict[str, Any]) -> dict[str, Any]:
+        user, groups = spawner.user.name, {g.name for g in spawner.user.groups}
+        wallets, held = self._wallets(spawner)
+        try:
+            choice = choose(self.settings, user, groups, user_options, wallets)
+        except ChoiceError as e:
+            raise SpawnOptionError(str(e)) from None
+        if user not in self.settings.unlimited_users:
+            self._admit(choice.profile, choice.wallet, held[choice.wallet])
+        return {"profile": choice.profile, "wallet": choice.wallet}
+
+    def _admit(self, name: str, wallet: str, balance: int) -> None:
+        price = price_micro(self.settings.profiles[name])
+        minimum = self.settings.minimum_runway
+        if runway_seconds(balance, price) >= minimum:
+            return
+        needed = price * minimum // 3600
+        message = (f"Not enough credits to start profile {name!r}: wallet {wallet} holds "
+                   f"{credits_text(balance)} credits, the profile costs {to_credits(price):g} per hour, "
+                   f"and a start needs at least {credits_text(needed)} ({format_duration(minimum)}). "
+                   f"{self.settings.how_to_get_more}")
+        html = (f'<div class="credits-refused"><p><strong>Not enough credits to start profile '
+                f"{escape(name)}.</strong></p><ul>"
+                f"<li>Wallet <code>{escape(wallet)}</code> holds <strong>{credits_text(balance)}</strong> "
+                f"credits.</li><li>Profile {escape(name)} costs <strong>{to_credits(price):g}</strong> "
+                f"credits per hour.</li><li>A start needs at least {credits_text(needed)} credits "
+                f"({format_duration(minimum)} of use).</li></ul>"
+                f"<p>How to get more: {escape(self.settings.how_to_get_more)} A smaller profile or another "
+                f'wallet may still fit. <a href="{escape(self.page_url)}">Your credits</a></p></div>')
+        raise CreditsRefused(message, html)
+
+    def environment(self, spawner: Any, options: dict[str, Any]) -> dict[str, str]:
+        profile = self.settings.profiles[options["profile"]]
+        env = {"MEM_LIMIT": str(int(profile.memory_gb * GIB)), "CPU_LIMIT": f"{profile.cpu:g}",
+               "NOTEBOOKS_PROFILE": options["profile"], "NOTEBOOKS_CREDITS_WALLET": options["wallet"],
+               "NOTEBOOKS_CREDITS_URL": self.page_url}
+        if profile.gpu:
+            env["NOTEBOOKS_GPU_LIMIT"] = str(profile.gpu)
+        return env

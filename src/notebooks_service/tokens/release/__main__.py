@@ -1,0 +1,3 @@
+from notebooks_service.tokens.release.app import main
+
+main()

@@ -1,0 +1,74 @@
+"""The release service's tornado application: one endpoint, the decision lives in `core`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from urllib.parse import urlparse
+
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from notebooks_service.tokens.release.core import Refusal, release
+from notebooks_service.tokens.release.hub_api import HubApi, HubUnavailable
+
+log = logging.getLogger("notebooks.tokens.release")
+
+
+def bearer(header: str) -> str:
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() in ("token", "bearer") else ""
+
+
+class TokenHandler(web.RequestHandler):
+    """`GET <prefix>api/token/<owner>[/<server>]` with the server's own hub token."""
+
+    def initialize(self, hub: HubApi) -> None:
+        self.hub = hub
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+
+    def reply(self, status: int, body: dict[str, object]) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(body))
+
+    async def get(self, owner: str, server: str | None) -> None:
+        token = bearer(self.request.headers.get("Authorization", ""))
+        if not token:
+            self.reply(401, {"reason": "send the server's hub token in the Authorization header"})
+            return
+        try:
+            granted = await release(self.hub, token, owner, server or "")
+        except Refusal as refusal:
+            log.info("Refused the token of %s/%s: %s", owner, server or "", refusal)
+            self.reply(refusal.status, {"reason": str(refusal)})
+            return
+        except HubUnavailable as exc:
+            log.warning("Hub API unavailable: %s", exc)
+            self.reply(503, {"reason": "the hub cannot be reached; try again shortly"})
+            return
+        log.info("Released the token of %s to their server %r", owner, server or "")
+        self.reply(200, {"access_token": granted.access_token, "expires_at": granted.expires_at})
+
+
+def make_app(hub: HubApi, prefix: str) -> web.Application:
+    return web.Application([
+        (rf"{prefix}api/token/([^/]+)(?:/([^/]+))?/?", TokenHandler, {"hub": hub}),
+    ])
+
+
+def main() -> None:
+    """Run as a hub-managed service; the hub passes everything through JUPYTERHUB_* variables."""
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
+    hub = HubApi(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/tokens/")
+    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+    make_app(hub, prefix).listen(url.port or 80, url.hostname or "127.0.0.1")
+    log.info("Token release service listening on %s%s", url.geturl().rstrip("/"), prefix)
+    with contextlib.suppress(KeyboardInterrupt):
+        IOLoop.current().start()
+    log.info("Token release service stopped")

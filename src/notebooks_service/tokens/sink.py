@@ -1,0 +1,74 @@
+"""Where a server's token files live, and how they are replaced without a reader seeing half a token.
+
+The spawner mixin talks to a `TokenSink` only, so the local spawner (a directory on this machine) and a
+Kubernetes spawner (a Secret mounted at `/var/run/secrets/oidc`) differ in one small class.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Protocol
+
+from notebooks_service.launcher.layout import write_private
+
+log = logging.getLogger(__name__)
+
+ACCESS_TOKEN_FILE = "access_token"
+ID_TOKEN_FILE = "id_token"
+TOKEN_FILES = (ACCESS_TOKEN_FILE, ID_TOKEN_FILE)
+
+
+class TokenSink(Protocol):
+    """The token files of one server."""
+
+    @property
+    def server_path(self) -> str:
+        """The directory holding the files, as the server's processes see it."""
+        ...
+
+    async def write(self, files: dict[str, str]) -> None:
+        """Replace the files atomically with `files` (name -> content); names not given are removed."""
+        ...
+
+    async def read(self, name: str) -> str | None:
+        """The current content of one file, None if absent."""
+        ...
+
+    async def remove(self) -> None:
+        """Remove every token file (idempotent)."""
+        ...
+
+
+class DirectorySink:
+    """Token files in a local directory only its owner can enter (0700), each file 0600."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @property
+    def server_path(self) -> str:
+        return str(self.directory)
+
+    async def write(self, files: dict[str, str]) -> None:
+        self.directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, exist_ok=True)
+        self.directory.chmod(0o700)
+        for name in TOKEN_FILES:
+            path = self.directory / name
+            if name in files:
+                write_private(path, files[name])
+            else:
+                path.unlink(missing_ok=True)
+
+    async def read(self, name: str) -> str | None:
+        try:
+            return (self.directory / name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    async def remove(self) -> None:
+        if self.directory.exists():
+            shutil.rmtree(self.directory, ignore_errors=True)
+            log.info("Removed token files in %s", self.directory)

@@ -1,0 +1,62 @@
+"""Ledger fixtures: every ledger test runs on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from notebooks_service.services.credits.ledger import Ledger
+from tests.credits.postgres import PostgresServer, postgres_bin
+from tests.credits.stack_config import USERS, credits_sections
+from tests.stack import Stack, make_stack
+
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed: apt-get install -y postgresql (scripts/test.sh does)")
+    # Not under pytest's tmp dir: the `postgres` user must be able to reach it.
+    parent = Path(tempfile.mkdtemp(prefix="credits-pg-"))
+    parent.chmod(0o755)
+    server = PostgresServer(bin_dir, parent / "pg")
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'credits.sqlite'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database(f"credits_{next(_databases)}")
+
+
+@pytest.fixture
+def ledger(ledger_url: str) -> Iterator[Ledger]:
+    opened = Ledger.open(ledger_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def credits_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[Stack]:
+    """The whole service with credits on, once with the SQLite ledger and once with PostgreSQL."""
+    url = ""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres").create_database(f"stack_{next(_databases)}")
+    service = make_stack(tmp_path_factory.mktemp("credits"), f"credits-{request.param}",
+                         sections=credits_sections(url), users=USERS)
+    service.start()
+    yield service
+    service.stop()
