@@ -1,9 +1,11 @@
 """Throughput of `GET /services/jwt/users/<me>` against `GET /hub/api/users/<me>`, both through
 the proxy, with several concurrent clients. Prints req/s, p50 and p99 for each path and the ratio.
 
-Without `--url` it starts its own JupyterHub (with the JWT service as a hub-managed service) and
-a throwaway OIDC provider; with `--url --jwt --hub-token --user` it measures an existing
-deployment. `--short` only checks that everything runs (CI), its numbers mean nothing.
+Without `--url` it starts the real service (`notebooks up`: development IdP, proxy, hub, JWT
+service) on free ports with a temporary data dir, takes the token from `notebooks token` and the
+hub token from a browser login, and stops it all at the end; with `--url --jwt --hub-token --user`
+it measures an existing deployment. `--short` only checks that everything runs (CI), its numbers
+mean nothing.
 """
 
 from __future__ import annotations
@@ -11,16 +13,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 log = logging.getLogger("jwt_throughput")
-TESTS = Path(__file__).resolve().parents[1] / "tests"
+REPO = Path(__file__).resolve().parents[1]
+TESTS = REPO / "tests"
+USER = "alice"
 
 
 @dataclass
@@ -86,25 +92,33 @@ async def measure(base: str, user: str, jwt: str, hub_token: str, clients: int, 
     return totals["direct"], totals["jwt"]
 
 
-def own_stack(short: bool):
-    """Start a MiniHub and fake IdP (from the test helpers); returns (base, user, jwt, token, stop)."""
-    sys.path[:0] = [str(TESTS / "oidc"), str(TESTS / "jwt")]
-    from minihub import MiniHub, ProviderThread
+def own_stack() -> tuple[str, str, str, str, Callable[[], None]]:
+    """Start `notebooks up` (test helpers); returns (base, user, jwt, hub token, stop)."""
+    sys.path[:0] = [str(REPO), str(TESTS / "oidc"), str(TESTS / "jwt_api")]
+    from realstack import oidc_token, wait_for_jwt_route
 
-    idp = ProviderThread()
-    assert idp.provider is not None
-    hub = MiniHub(Path(tempfile.mkdtemp(prefix="jwt-bench-")), idp.provider.issuer,
-                  idp.provider.client_secret).start()
-    jwt = idp.provider.token(preferred_username="bench", eduperson_entitlement=["researchers"],
-                             exp=int(time.time()) + 3600)
-    httpx.get(f"{hub.url}/services/jwt/users/bench",
-              headers={"Authorization": f"Bearer {jwt}"}).raise_for_status()  # provisions
+    from tests.stack import browser_login, hub_token, make_stack
+
+    base = Path(tempfile.mkdtemp(prefix="jwt-bench-"))
+    stack = make_stack(base, "stack", sections={  # the defaults, not the tests' short refresh
+        "service": {"auth_refresh_age": 60}, "dev_idp": {"access_token_lifetime": 3600}})
+    stack.start()
 
     def stop() -> None:
-        hub.stop()
-        idp.close()
+        stack.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
-    return hub.url, "bench", jwt, hub.direct_token("bench"), stop
+    try:
+        wait_for_jwt_route(stack)
+        browser, _ = browser_login(stack, USER)
+        try:
+            direct = hub_token(browser, stack, USER)
+        finally:
+            browser.close()
+        return stack.hub_url, USER, oidc_token(stack, USER), direct, stop
+    except BaseException:
+        stop()
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--url needs --user, --jwt and --hub-token")
         base, user, jwt, hub_token = args.url.rstrip("/"), args.user, args.jwt, args.hub_token
     else:
-        base, user, jwt, hub_token, stop = own_stack(args.short)
+        base, user, jwt, hub_token, stop = own_stack()
     try:
         direct, via_jwt = asyncio.run(measure(base, user, jwt, hub_token, args.clients,
                                               args.seconds, args.rounds))

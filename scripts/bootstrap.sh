@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the service needs, once: a Python virtual environment with the package and
-# configurable-http-proxy from npm. Safe to run again; it only adds what is missing.
+# Installs what the service needs, once: a Python virtual environment with the package, the user servers'
+# environment (.venv-user/) and configurable-http-proxy from npm. Safe to run again; it only adds what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python3}"
@@ -15,6 +15,7 @@ if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
     touch "$stamp"
 fi
 bash "$root/labextension/build.sh"
+bash "$root/environment/build.sh"  # the user servers' own environment, .venv-user/
 if [ ! -x "$root/.node/node_modules/.bin/configurable-http-proxy" ]; then
     command -v npm >/dev/null || { echo "npm is required (apt-get install nodejs npm)" >&2; exit 1; }
     npm install --silent --no-fund --no-audit --prefix "$root/.node" configurable-http-proxy@5

@@ -1,4 +1,4 @@
-"""Ledger fixtures: every ledger test runs on SQLite and on a real PostgreSQL server."""
+"""Credits fixtures: ledgers and stacks on SQLite and on a real PostgreSQL server, and Chromium."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from notebooks_service.services.credits.ledger import Ledger
 from tests.credits.postgres import PostgresServer, postgres_bin
 from tests.credits.stack_config import USERS, credits_sections
-from tests.stack import Stack, make_stack
+from tests.stack import Stack, make_stack, wait_until
+from tests.test_browser_login import browser  # noqa: F401  (Debian's Chromium, for the browser test)
 
 _databases = itertools.count()
 
@@ -58,5 +60,7 @@ def credits_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     service = make_stack(tmp_path_factory.mktemp("credits"), f"credits-{request.param}",
                          sections=credits_sections(url), users=USERS)
     service.start()
+    wait_until(lambda: httpx.get(f"{service.hub_url}/services/credits/api/status").status_code == 403,
+               60, what="the credits service to answer")
     yield service
     service.stop()

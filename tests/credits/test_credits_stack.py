@@ -13,14 +13,23 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 
+import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from notebooks_service.services.credits.ledger import verify
+from notebooks_service.services.credits.ledger import to_credits, verify
 from notebooks_service.services.credits.models import Entry
-from tests.credits.helpers import User, alive, credits_service_pid, ledger_of
+from tests.credits.helpers import (
+    User,
+    alive,
+    credits_processes,
+    credits_service_pid,
+    ledger_of,
+    scrape,
+    start_with,
+)
 from tests.credits.stack_config import HOW_TO_GET_MORE
-from tests.stack import Stack, start_server, stop_server, wait_until
+from tests.stack import Stack, stop_server, wait_until
 
 INTERVAL = 2
 PER_SECOND = 72 / 3600
@@ -59,7 +68,7 @@ def test_admission_refused_with_balance_price_and_help_then_accepted(credits_sta
     not_allowed = dave.hub.post("/users/dave/server", json={"wallet": "group:proj"})
     assert not_allowed.status_code >= 400  # dave is not in proj
 
-    start_server(dave.hub, "dave")  # the default profile, small, fits
+    start_with(dave, {"profile": "small"})  # fits (an empty body would reuse the last options)
     env = server_environment("dave")
     assert (env["MEM_LIMIT"], env["CPU_LIMIT"], env["NOTEBOOKS_PROFILE"]) == (str(1024**3), "1", "small")
     stop_server(dave.hub, "dave")
@@ -68,11 +77,11 @@ def test_admission_refused_with_balance_price_and_help_then_accepted(credits_sta
 def test_charges_match_ready_time_and_sum_to_the_balance(credits_stack: Stack) -> None:
     alice = User(credits_stack, "alice")
     before = alice.balance("user:alice")
-    start_server(alice.hub, "alice")
+    start_with(alice, {"profile": "small"})
     ready_at = time.monotonic()
     time.sleep(8)
-    stop_server(alice.hub, "alice")
     ready_for = time.monotonic() - ready_at
+    stop_server(alice.hub, "alice")
     time.sleep(INTERVAL * 2)
     charges = [e for e in alice.history("user:alice") if e["kind"] == "charge"]
     charged = sum(e["seconds"] for e in charges)
@@ -97,7 +106,8 @@ def test_warned_then_stopped_at_zero_after_grace_home_kept(credits_stack: Stack)
     assert taken.status_code == 201, taken.text
     assert bob.balance("user:bob") == pytest.approx(0.8)  # 40 s of the small profile
 
-    start_server(bob.hub, "bob")
+    stopped_before = scrape(admin.credits)["credits_servers_stopped_total"]
+    start_with(bob, {"profile": "small"})
     warned = wait_until(lambda: bob.status()["warning"], 20, what="a runway warning")
     assert "user:bob" in warned
     wallet = next(w for w in bob.status()["wallets"] if w["wallet"] == "user:bob")
@@ -109,8 +119,9 @@ def test_warned_then_stopped_at_zero_after_grace_home_kept(credits_stack: Stack)
                what="bob's server to be stopped at zero")
     assert time.monotonic() - started >= 4  # not before the grace period
     assert bob.balance("user:bob") <= 0
+    assert scrape(admin.credits)["credits_servers_stopped_total"] == stopped_before + 1
     assert credits_stack.home("bob").is_dir()
-    refused = bob.hub.post("/users/bob/server")
+    refused = bob.hub.post("/users/bob/server", json={"profile": "small"})
     assert refused.status_code == 402
 
 
@@ -118,11 +129,7 @@ def test_project_wallet_shared_by_two_members(credits_stack: Stack) -> None:
     alice, bob = User(credits_stack, "alice"), User(credits_stack, "bob")
     assert [w["wallet"] for w in alice.status()["wallets"]] == ["user:alice", "group:proj"]
     for member in (alice, bob):
-        response = member.hub.post(f"/users/{member.name}/server", json={"wallet": "group:proj"})
-        assert response.status_code in (201, 202), response.text
-    for member in (alice, bob):
-        wait_until(lambda m=member: (m.hub.get(f"/users/{m.name}").json()["servers"].get("") or {})
-                   .get("ready"), 120, what=f"{member.name}'s server")
+        start_with(member, {"wallet": "group:proj"})
     time.sleep(3 * INTERVAL)
     shared = bob.status()["wallets"][1]
     assert shared["wallet"] == "group:proj" and len(shared["servers"]) == 2
@@ -145,6 +152,28 @@ def test_expiry_takes_the_oldest_grant_first(credits_stack: Stack) -> None:
     assert sum(e["amount"] for e in admin.history(wallet)) == pytest.approx(3)
 
 
+def assert_charged_without_gaps(stack: Stack, server: str, at_least: float) -> None:
+    """The ledger verifies, and the charges of the server's latest start tile its ready time (each
+    begins where the previous one ended) over at least `at_least` seconds: none lost, none twice."""
+    ledger = ledger_of(stack)
+    with ledger.session() as session:
+        assert verify(session) == {}
+        charges = session.scalars(select(Entry).where(Entry.server == server, Entry.kind == "charge")
+                                  .order_by(Entry.time)).all()
+    ledger.close()
+
+    def start_of(entry: Entry) -> str:
+        return (entry.key or "").rsplit(":", 1)[0]  # charge:<server start>:<interval>
+
+    latest = [c for c in charges if start_of(c) == start_of(charges[-1])]
+    for previous, current in pairwise(latest):
+        begins = current.time.timestamp() - current.seconds
+        assert begins == pytest.approx(previous.time.timestamp(), abs=1e-3), (previous.key, current.key)
+    covered = latest[-1].time - latest[0].time
+    assert covered.total_seconds() + latest[0].seconds >= at_least
+    assert latest[-1].time <= datetime.now(UTC)
+
+
 def kill_mid_cycle(stack: Stack) -> None:
     """SIGKILL the credits service just after a cycle starts (cycles start on interval boundaries)."""
     pid = credits_service_pid(stack)
@@ -161,29 +190,80 @@ def test_kill_9_mid_cycle_loses_and_doubles_nothing(credits_stack: Stack) -> Non
     admin = User(credits_stack, "admin")
     admin.credits.post("api/wallets/user:alice/entries",
                        json={"kind": "grant", "amount": 10, "reason": "for the crash test"})
-    start_server(alice.hub, "alice")
+    start_with(alice, {"profile": "small"})
     time.sleep(3 * INTERVAL)
     for _ in range(2):
         kill_mid_cycle(credits_stack)
     time.sleep(3 * INTERVAL)
     stop_server(alice.hub, "alice")
-    ledger = ledger_of(credits_stack)
-    with ledger.session() as session:
-        charges = session.scalars(select(Entry).where(Entry.server == "alice/", Entry.kind == "charge")
-                                  .order_by(Entry.time)).all()
-        assert verify(session) == {}
-    ledger.close()
-    def start_of(entry: Entry) -> str:
-        return (entry.key or "").rsplit(":", 1)[0]  # charge:<server start>:<interval>
+    assert_charged_without_gaps(credits_stack, "alice/", at_least=30)  # the kills' downtime too
 
-    latest = [c for c in charges if start_of(c) == start_of(charges[-1])]
-    # The charges of this start tile its ready time: each begins where the previous one ended.
-    for previous, current in pairwise(latest):
-        begins = current.time.timestamp() - current.seconds
-        assert begins == pytest.approx(previous.time.timestamp(), abs=1e-3), (previous.key, current.key)
-    covered = latest[-1].time - latest[0].time
-    assert covered.total_seconds() + latest[0].seconds >= 30  # the kills' downtime was charged too
-    assert latest[-1].time <= datetime.now(UTC)
+
+def spent_in_ledger(stack: Stack, profile: str) -> float:
+    ledger = ledger_of(stack)
+    with ledger.session() as session:
+        micro = session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))
+                               .where(Entry.kind == "charge", Entry.profile == profile))
+    ledger.close()
+    return -to_credits(int(micro))
+
+
+def test_metrics_for_admins_count_spending_by_profile_and_cycles(credits_stack: Stack) -> None:
+    alice, admin = User(credits_stack, "alice"), User(credits_stack, "admin")
+    assert httpx.get(f"{credits_stack.hub_url}/services/credits/metrics").status_code == 403
+    assert alice.credits.get("metrics").status_code == 403
+    # The documented scrape set-up: an admin's token limited to reaching the service, as a bearer.
+    created = admin.hub.post("/users/admin/tokens", json={
+        "note": "prometheus", "scopes": ["access:services!service=credits"]})
+    assert created.status_code == 201, created.text
+    prometheus = httpx.Client(base_url=f"{credits_stack.hub_url}/services/credits/", timeout=30,
+                              headers={"Authorization": f"Bearer {created.json()['token']}"})
+
+    spent = 'credits_spent_total{profile="small"}'
+    before, ledger_before, started = scrape(prometheus), spent_in_ledger(credits_stack, "small"), time.time()
+    start_with(alice, {"profile": "small"})  # no other server runs, so only this one is charged
+    time.sleep(3 * INTERVAL)
+    stop_server(alice.hub, "alice")
+    time.sleep(2 * INTERVAL)  # the last cycle that saw it ready has posted
+    after, elapsed = scrape(prometheus), time.time() - started
+
+    charged = spent_in_ledger(credits_stack, "small") - ledger_before
+    assert charged > 0
+    assert after[spent] - before.get(spent, 0.0) == pytest.approx(charged, abs=1e-4)
+    cycles = after["credits_cycle_duration_seconds_count"] - before["credits_cycle_duration_seconds_count"]
+    assert elapsed / INTERVAL - 2 <= cycles <= elapsed / INTERVAL + 1
+    assert 0 < after["credits_cycle_duration_seconds_sum"] / after["credits_cycle_duration_seconds_count"] < 1
+    assert after["credits_cycle_failures_total"] == before["credits_cycle_failures_total"]
+
+
+def test_hub_killed_leaves_one_accounting_process_and_charging_goes_on(credits_stack: Stack) -> None:
+    alice, admin = User(credits_stack, "alice"), User(credits_stack, "admin")
+    granted = admin.credits.post("api/wallets/user:alice/entries",
+                                 json={"kind": "grant", "amount": 10, "reason": "for the hub crash test"})
+    assert granted.status_code == 201, granted.text
+    start_with(alice, {"profile": "small"})
+    ready_at = time.monotonic()
+    old_service, old_hub = credits_service_pid(credits_stack), credits_stack.pids()["JupyterHub"]
+    assert old_service is not None
+    time.sleep(2 * INTERVAL)
+
+    os.kill(old_hub, signal.SIGKILL)
+    wait_until(lambda: not alive(old_service), 10, what="the accounting process to die with its hub")
+
+    def restarted() -> int | None:
+        try:
+            hub_is_new = credits_stack.pids()["JupyterHub"] != old_hub
+            return credits_service_pid(credits_stack) if hub_is_new else None
+        except (OSError, KeyError, ValueError):  # pids.json being rewritten
+            return None
+
+    new_service = wait_until(restarted, 120, what="the restarted hub to start the credits service")
+    time.sleep(3 * INTERVAL)
+    assert list(credits_processes(credits_stack)) == [new_service]
+    ready_for = time.monotonic() - ready_at
+    stop_server(alice.hub, "alice")
+    # Ready time is charged across the restart, as in the charging test: within an interval at each end.
+    assert_charged_without_gaps(credits_stack, "alice/", at_least=ready_for - 2 * INTERVAL - 1)
 
 
 def test_ledger_sums_equal_balances(credits_stack: Stack) -> None:

@@ -6,7 +6,7 @@ Every section forbids unknown keys so that a typo fails loudly instead of silent
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -38,6 +38,10 @@ class ServiceSection(_Section):
     """Leave user servers running when `notebooks up` stops (they are picked up at the next start)."""
     auth_refresh_age: PositiveSeconds = 60
     """How old (seconds) the hub lets a user's auth state get before it checks and refreshes tokens."""
+    user_environment: Annotated[str, Field(pattern=r"^(auto|/.*)?$")] = "auto"
+    """Virtual environment user servers run from (absolute path of its directory). `auto`: the
+    `.venv-user` that `scripts/bootstrap.sh` builds beside the hub's environment, when built; empty or
+    `auto` without it: the hub's own environment."""
 
 
 class OidcSection(_Section):
@@ -98,6 +102,8 @@ class DevIdpSection(_Section):
     id_token_lifetime: PositiveSeconds = 300
     refresh_token_lifetime: PositiveSeconds = 86400
     authorization_code_lifetime: PositiveSeconds = 60
+    cli_access_token_format: Literal["jwt", "opaque"] = "jwt"
+    """Access tokens `notebooks token` gets: opaque ones exercise token introspection."""
     users: list[DevUser] = Field(default_factory=_default_users)
 
     @model_validator(mode="after")

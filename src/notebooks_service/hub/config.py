@@ -5,11 +5,10 @@ Kept as one function over a traitlets Config so deployments other than `notebook
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 from notebooks_service.auth.authenticator import NotebooksAuthenticator
+from notebooks_service.environment.spawn import configure_user_environment
 from notebooks_service.hub.jwt_api import configure_jwt_api
 from notebooks_service.hub.sharing import configure_sharing
 from notebooks_service.launcher.runtime import Runtime
@@ -64,7 +63,7 @@ def configure_hub(c: Any, runtime: Runtime) -> None:
 
     c.JupyterHub.spawner_class = LocalHomeSpawner
     c.LocalHomeSpawner.homes_root = str(layout.homes)
-    c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
+    configure_user_environment(c, runtime)
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 60
 

@@ -48,7 +48,7 @@ class ManagedProcess:
         return self.process is not None and self.process.poll() is None
 
     def wait_ready(self, timeout: float) -> None:
-        """Poll `ready_url` until it answers below 500, or fail naming the process."""
+        """Poll `ready_url` until it answers below 500 without redirecting, or fail naming the process."""
         deadline = time.monotonic() + timeout
         last_error = "no answer"
         while time.monotonic() < deadline:
@@ -57,7 +57,8 @@ class ManagedProcess:
                 raise StartupError(f"{self.name} exited with status {code} while starting")
             try:
                 response = httpx.get(self.ready_url, timeout=2)
-                if response.status_code < 500:
+                # A redirect means someone else answered for the path (e.g. no proxy route yet).
+                if response.status_code < 500 and not response.is_redirect:
                     return
                 last_error = f"HTTP {response.status_code}"
             except httpx.HTTPError as exc:

@@ -69,6 +69,7 @@ def idp_settings(runtime: Runtime) -> dict[str, object]:
             {
                 "client_id": runtime.cli_client_id,
                 "grant_types": ["password", "refresh_token"],
+                "access_token_format": config.dev_idp.cli_access_token_format,
             },
         ],
     }
@@ -128,7 +129,7 @@ def jwt_service_process(runtime: Runtime) -> ManagedProcess:
             "JUPYTERHUB_SERVICE_PREFIX": "/services/jwt/",
             "JUPYTERHUB_SERVICE_URL": runtime.jwt_service_url,
         },
-        ready_url=f"{runtime.jwt_service_url}/services/jwt/",
+        ready_url=f"{runtime.hub_url}/services/jwt/",
     )
 
 

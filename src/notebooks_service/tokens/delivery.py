@@ -60,9 +60,9 @@ class TokenDeliveryMixin(HasTraits):
         self.db.commit()  # type: ignore[attr-defined]
 
     async def start(self) -> Any:
+        await self.token_refresher.watch(self, deliver_now=True)
         auth_state = await self.user.get_auth_state()  # type: ignore[attr-defined]
         self._token_env = env_tokens(self.env_tokens, auth_state, self.user.name)  # type: ignore[attr-defined]
-        await self.token_refresher.watch(self, deliver_now=True)
         try:
             return await super().start()  # type: ignore[misc]
         except BaseException:

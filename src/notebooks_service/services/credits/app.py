@@ -2,8 +2,9 @@
 
 Settings come from the runtime file the launcher writes (`NOTEBOOKS_RUNTIME`), the hub token and
 URLs from the hub's environment. Cycles run at the start of each posting interval (aligned to the
-clock), so every process agrees on interval numbers. The process exits when the hub that started
-it is gone, so a killed hub never leaves a second accounting process behind.
+clock), so every process agrees on interval numbers. The process asks the kernel for SIGTERM when
+the hub that started it dies, so a hub killed with SIGKILL never leaves a second accounting process
+beside the one its restarted successor starts.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from notebooks_service.services.credits.handlers import (
 from notebooks_service.services.credits.hub import HubClient
 from notebooks_service.services.credits.ledger import Ledger
 from notebooks_service.services.credits.metrics import CreditsMetrics
+from notebooks_service.services.lifeline import die_with_parent
 
 log = logging.getLogger("notebooks_service.services.credits")
 
@@ -56,7 +58,6 @@ def make_app(state: ServiceState) -> web.Application:
 async def run_cycles(state: ServiceState, stop: asyncio.Event) -> None:
     """One cycle at the start of every posting interval until `stop` is set; failures are logged."""
     interval = state.settings.posting_interval
-    parent = os.getppid()
     while not stop.is_set():
         delay = interval - time.time() % interval
         try:
@@ -64,10 +65,6 @@ async def run_cycles(state: ServiceState, stop: asyncio.Event) -> None:
             return
         except TimeoutError:
             pass
-        if os.getppid() != parent:
-            log.warning("the hub that started the credits service is gone; exiting")
-            stop.set()
-            return
         started = time.perf_counter()
         try:
             report = await accounting_cycle(state.hub, state.ledger, state.settings, datetime.now(UTC))
@@ -108,5 +105,6 @@ def main() -> int:
     logging.basicConfig(level=os.environ.get("NOTEBOOKS_CREDITS_LOG_LEVEL", "INFO"),
                         format="[%(levelname).1s %(asctime)s %(name)s] %(message)s")
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    die_with_parent()
     asyncio.run(serve())
     return 0

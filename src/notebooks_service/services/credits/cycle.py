@@ -136,10 +136,16 @@ def _save(session: Session, rows: list[Tracked], column: str) -> None:
                         [{"key": r.server, "value": getattr(r, column)} for r in rows])
 
 
-def _charge(session: Session, rows: Iterable[Tracked], interval: int, now: datetime) -> list[NewEntry]:
+def _charge(session: Session, rows: Iterable[Tracked], interval: int, seconds: int, now: datetime
+            ) -> list[NewEntry]:
+    """Charge each row up to now, unless it was charged in this interval already.
+
+    `charged_until` only moves when the charge keyed by its interval is posted, in the same
+    transaction, so a row charged before this interval has no charge with this interval's key.
+    """
     pending: dict[str, tuple[Tracked, NewEntry]] = {}
     for row in rows:
-        if row.charged_until >= now:
+        if int(row.charged_until.timestamp() // seconds) >= interval:
             continue
         key = f"charge:{row.server}:{interval}"
         pending[key] = (row, NewEntry(
@@ -147,7 +153,7 @@ def _charge(session: Session, rows: Iterable[Tracked], interval: int, now: datet
             amount=-cost(row.price, row.ready_since, row.charged_until, now),
             actor="credits", server=f"{row.user}/{row.server_name}", profile=row.profile,
             seconds=(now - row.charged_until).total_seconds(), key=key))
-    posted = post(session, [entry for _, entry in pending.values()])
+    posted = post(session, [entry for _, entry in pending.values()], skip_posted=False)
     charged = [pending[entry.key][0] for entry in posted if entry.key]
     for row in charged:
         row.charged_until = now
@@ -187,7 +193,7 @@ def settle(ledger: Ledger, settings: CreditsSection, servers: list[ServerSnapsho
         report.expired = len(expire_due(session, now))
         report.granted = len(apply_grants(session, settings, ((s.user, s.groups) for s in servers), now))
         rows = _track(session, settings, servers, now)
-        posted = _charge(session, rows, interval, now)
+        posted = _charge(session, rows, interval, settings.posting_interval, now)
         report.charges = len(posted)
         spent = report.spent_by_profile
         for entry in posted:

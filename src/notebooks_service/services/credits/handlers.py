@@ -251,7 +251,8 @@ class PageHandler(CreditsHandler):
 
 
 class MetricsHandler(CreditsHandler):
-    """Prometheus metrics; admins only (scrape with an admin's or a service's hub token)."""
+    """Prometheus metrics: totals over all users, so admins and hub services only (see docs/credits.md,
+    Monitoring: Prometheus scrapes with an admin's token scoped to this service)."""
 
     async def get(self) -> None:
         model = self.current_user

@@ -85,6 +85,6 @@ def configure_credits(c: Any, runtime: Runtime) -> None:
     grant_every_user(c, f"access:services!service={SERVICE_NAME}")
     section = bind_section(settings, ledger_url)
     c.LocalHomeSpawner.option_sections.append(section)
-    c.JupyterHub.template_paths.append(str(files(__package__).joinpath("templates")))
+    c.JupyterHub.template_paths.insert(0, str(files(__package__).joinpath("templates")))  # before defaults
     c.JupyterHub.template_vars.update({"credits_url": PAGE_URL, "credits_warning": warning_for(section)})
     log.info("credits enabled at %s, ledger %s", PAGE_URL, ledger_url.split("@")[-1])

@@ -81,12 +81,14 @@ def ensure_wallets(session: Session, wallet_ids: Iterable[str], now: datetime) -
         session.flush()
 
 
-def post(session: Session, entries: Sequence[NewEntry]) -> list[NewEntry]:
+def post(session: Session, entries: Sequence[NewEntry], skip_posted: bool = True) -> list[NewEntry]:
     """Append `entries` (skipping keys already posted) and move balances; returns what was posted.
 
-    The caller commits: entries and balances change in one transaction or not at all.
+    The caller commits: entries and balances change in one transaction or not at all. A caller that
+    knows its keys are new may pass `skip_posted=False` to spare the lookup; the unique constraint
+    on keys still refuses a duplicate (the whole transaction then fails).
     """
-    keys = existing_keys(session, [e.key for e in entries if e.key])
+    keys = existing_keys(session, [e.key for e in entries if e.key]) if skip_posted else set()
     fresh: list[NewEntry] = []
     for entry in entries:
         if entry.key is not None and entry.key in keys:

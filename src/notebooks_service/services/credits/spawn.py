@@ -81,7 +81,7 @@ class CreditsOptionSection:
                 f'value="{escape(name)}"{" checked" if checked else ""}></td>'
                 f'<td><label for="profile-{escape(name)}">{escape(name)}</label> '
                 f'<span class="text-muted">{escape(profile.description)}</span></td>'
-                f"<td>{profile.cpu:g}</td><td>{profile.memory_gb:g} GiB</td><td>{profile.gpu}</td>"
+                f"<td>{profile.cpu:g}</td><td>{profile.memory_gb:g} GiB</td><td>{profile.gpu or '—'}</td>"
                 f'<td class="price">{profile.price_per_hour:g}</td></tr>')
 
     def options_from_form(self, form: dict[str, list[str]]) -> dict[str, Any]:

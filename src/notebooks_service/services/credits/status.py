@@ -97,6 +97,8 @@ def format_duration(seconds: float | None) -> str:
     if seconds is None or math.isinf(seconds):
         return "unlimited"
     minutes = int(seconds // 60)
+    if minutes < 1:  # "0 min" would hide how close a stop is
+        return f"{max(int(seconds), 0)} s"
     if minutes < 120:
         return f"{minutes} min"
     hours = minutes // 60

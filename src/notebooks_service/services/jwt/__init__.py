@@ -1,17 +1,17 @@
-"""The JupyterHub REST API with OIDC bearer tokens, as a hub-managed service at `/services/jwt`.
+"""The JupyterHub REST API with OIDC bearer tokens, as an external hub service at `/services/jwt`.
 
-Run by the hub as `python -m notebooks_service.services.jwt`. Environment:
+Run beside the hub (by `notebooks up`) as `python -m notebooks_service.services.jwt`. Environment:
 
 - `JUPYTERHUB_API_TOKEN`, `JUPYTERHUB_API_URL`, `JUPYTERHUB_SERVICE_PREFIX`,
-  `JUPYTERHUB_SERVICE_URL`: set by the hub for every managed service.
+  `JUPYTERHUB_SERVICE_URL`: as the hub sets them for its services.
 - `NOTEBOOKS_JWT_SETTINGS`: path of a JSON file holding the operator's `OidcSection` (issuer
   resolved, client id/secret for introspection, username/groups claims, allowed/admin groups,
   audience, algorithms), optionally as `{"oidc": {...}, "service": {...knobs}}`; see
   `settings.write_settings`.
 
-Hub config, two lines (plus writing the settings file)::
+Hub config, two lines (plus writing the settings file and running the process)::
 
-    c.JupyterHub.services.append(hub_service_definition(settings_path, port))
+    c.JupyterHub.services.append(hub_service_definition(service_url, api_token))
     c.JupyterHub.load_roles.append(hub_role_definition())
 """
 

@@ -14,9 +14,6 @@ proxy, shutdown, `access:services`.
 
 from __future__ import annotations
 
-from typing import Any
-
-
 SERVICE_NAME = "jwt"
 ROLE_NAME = "notebooks-jwt-service"
 SCOPES = ("admin:users", "admin:groups", "tokens")

@@ -11,6 +11,7 @@ import sys
 from notebooks_service.oidc.discovery import DiscoveryError
 from notebooks_service.services.jwt.service import JwtService
 from notebooks_service.services.jwt.settings import SettingsError, load_settings
+from notebooks_service.services.lifeline import die_with_parent
 
 log = logging.getLogger("notebooks_service.services.jwt")
 
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
                         format="[%(levelname).1s %(asctime)s %(name)s] %(message)s")
+    die_with_parent()
     try:
         asyncio.run(serve(args.access_log))
     except (SettingsError, DiscoveryError) as e:
