@@ -112,6 +112,20 @@ class Stack:
     def pids(self) -> dict[str, int]:
         return json.loads((self.data_dir / "run" / "pids.json").read_text())
 
+    def service_processes(self, module: str) -> list[int]:
+        """Live processes running `python -m <module>` that talk to this stack's hub."""
+        runtime = json.loads((self.data_dir / "run" / "runtime.json").read_text())
+        hub_api = f"JUPYTERHUB_API_URL=http://127.0.0.1:{runtime['hub_api_port']}/".encode()
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if module.encode() in (proc / "cmdline").read_bytes() and \
+                        hub_api in (proc / "environ").read_bytes():
+                    found.append(int(proc.name))
+            except (OSError, ValueError):
+                continue
+        return found
+
     def home(self, username: str) -> Path:
         return self.data_dir / "homes" / username
 

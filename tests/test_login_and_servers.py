@@ -54,6 +54,9 @@ def _restart_hub_by_crash(stack: Stack, api: httpx.Client) -> None:
             return False
 
     wait_until(hub_back, 120, what="the launcher to restart the hub")
+    # The hub's own services die with the crashed hub and run once again, not twice.
+    wait_until(lambda: len(stack.service_processes("notebooks_service.tokens.release")) == 1, 30,
+               what="exactly one token release service after the hub restart")
 
 
 def test_home_survives_stop_start_and_hub_restart(stack: Stack) -> None:

@@ -7,7 +7,8 @@ from html import unescape
 
 import httpx
 
-from tests.stack import Stack
+from notebooks_service.hub.sharing import REVOCATION_DELAY
+from tests.stack import Stack, wait_until
 
 _HIDDEN = re.compile(r"<input[^>]*type=\"hidden\"[^>]*>", re.I)
 _ATTR = re.compile(r"(name|value)=\"([^\"]*)\"")
@@ -47,3 +48,10 @@ def accept_share_code(client: httpx.Client, stack: Stack, accept_url: str) -> ht
     page = client.get(f"{stack.hub_url}{accept_url}")
     assert page.status_code == 200, page.text[:500]
     return submit_hub_form(client, page)
+
+
+def wait_for_status(client: httpx.Client, stack: Stack, owner: str, status: int) -> None:
+    """Wait until `client` gets `status` from `owner`'s server, which caches the hub's answers about a
+    token or cookie for up to `REVOCATION_DELAY` seconds (a share can take as long to apply or to end)."""
+    wait_until(lambda: server_status(client, stack, owner) == status, REVOCATION_DELAY + 15,
+               what=f"{status} from {owner}'s server")

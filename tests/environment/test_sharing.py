@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from notebooks_service.hub.sharing import REVOCATION_DELAY
-from tests.environment.sharing import accept_share_code, server_status
-from tests.stack import Stack, browser_login, hub_api, hub_token, start_server, stop_server, wait_until
+from tests.environment.sharing import accept_share_code, server_status, wait_for_status
+from tests.stack import Stack, browser_login, hub_api, hub_token, start_server, stop_server
 
 
 @dataclass
@@ -37,11 +36,6 @@ def pair(stack: Stack) -> Iterator[Pair]:
     stop_server(alice, "alice")
 
 
-def _wait_for_status(client: httpx.Client, stack: Stack, status: int) -> None:
-    wait_until(lambda: server_status(client, stack, "alice") == status, REVOCATION_DELAY + 15,
-               what=f"bob to get {status} from alice's server (the server caches the hub's answers)")
-
-
 def test_share_with_user_then_revoke(stack: Stack, pair: Pair) -> None:
     assert server_status(pair.bob_token_client, stack, "alice") == 403
     assert server_status(pair.bob_browser, stack, "alice") == 403
@@ -49,7 +43,7 @@ def test_share_with_user_then_revoke(stack: Stack, pair: Pair) -> None:
     granted = pair.alice.post("/shares/alice/", json={"user": "bob"})
     assert granted.status_code == 200, granted.text
     assert granted.json()["user"]["name"] == "bob"
-    _wait_for_status(pair.bob_token_client, stack, 200)  # the server cached its earlier answer
+    wait_for_status(pair.bob_token_client, stack, "alice", 200)  # the server cached its earlier answer
     assert server_status(pair.bob_browser, stack, "alice") == 200
     shared = pair.bob_api.get("/users/bob/shared").json()["items"]
     assert [s["server"]["user"]["name"] for s in shared] == ["alice"]
@@ -57,8 +51,8 @@ def test_share_with_user_then_revoke(stack: Stack, pair: Pair) -> None:
     revoked = pair.alice.patch("/shares/alice/", json={"user": "bob"})
     assert revoked.status_code == 200, revoked.text
     assert pair.bob_api.get("/users/bob/shared").json()["items"] == []
-    _wait_for_status(pair.bob_token_client, stack, 403)
-    _wait_for_status(pair.bob_browser, stack, 403)
+    wait_for_status(pair.bob_token_client, stack, "alice", 403)
+    wait_for_status(pair.bob_browser, stack, "alice", 403)
 
 
 def test_share_code_accepted_then_revoked(stack: Stack, pair: Pair) -> None:
@@ -73,7 +67,7 @@ def test_share_code_accepted_then_revoked(stack: Stack, pair: Pair) -> None:
     assert pair.alice.get("/share-codes/alice/").json()["items"][0]["exchange_count"] == 1
 
     assert pair.alice.delete("/shares/alice/").status_code == 204
-    _wait_for_status(pair.bob_browser, stack, 403)
+    wait_for_status(pair.bob_browser, stack, "alice", 403)
 
 
 def test_collaborator_cannot_reshare(stack: Stack, pair: Pair) -> None:

@@ -21,17 +21,17 @@ from tests.tokens.conftest import (
 
 
 def test_token_is_not_mounted_by_default(token_stack: Stack, admin: Session) -> None:
-    alice = login(token_stack, "alice")
-    spawn(alice, mount=None)
+    """`admin` never opts in in these tests (JupyterHub reuses a user's previous options otherwise)."""
+    spawn(admin, mount=None)
     try:
-        assert not token_dir(token_stack, "alice").exists()
-        env = server_environ(admin, "alice")
+        assert not token_dir(token_stack, "admin").exists()
+        env = server_environ(admin, "admin")
         assert "OIDC_ACCESS_TOKEN_FILE" not in env
         assert "OIDC_ID_TOKEN_FILE" not in env
-        model = admin.api.get("/users/alice").json()["servers"][""]
+        model = admin.api.get("/users/admin").json()["servers"][""]
         assert model["user_options"].get("mount_access_token", False) is False
     finally:
-        stop_server(alice.api, "alice")
+        stop_server(admin.api, "admin")
 
 
 def test_spawn_form_offers_the_choice_unchecked(token_stack: Stack) -> None:

@@ -13,8 +13,8 @@ from notebooks_service.hub.jwt_api import configure_jwt_api
 from notebooks_service.hub.sharing import configure_sharing
 from notebooks_service.launcher.runtime import Runtime
 from notebooks_service.services.credits.hubconf import configure_credits
-from notebooks_service.spawner.local import LocalHomeSpawner
 from notebooks_service.tokens.hub import configure_tokens
+from notebooks_service.tokens.local import LocalTokenSpawner
 
 
 def hub_client_secret(runtime: Runtime) -> str:
@@ -61,7 +61,7 @@ def configure_hub(c: Any, runtime: Runtime) -> None:
     c.Authenticator.auth_refresh_age = service.auth_refresh_age
     c.Authenticator.refresh_pre_spawn = True
 
-    c.JupyterHub.spawner_class = LocalHomeSpawner
+    c.JupyterHub.spawner_class = LocalTokenSpawner
     c.LocalHomeSpawner.homes_root = str(layout.homes)
     configure_user_environment(c, runtime)
     c.Spawner.start_timeout = 120

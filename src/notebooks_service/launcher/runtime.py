@@ -27,7 +27,8 @@ class Runtime(BaseModel):
     issuer: str
     hub_api_port: int
     proxy_api_port: int
-    jwt_service_port: int
+    service_ports: dict[str, int]
+    """Ports of the hub's services, chosen once so that a restarted hub finds them where servers expect."""
     cli_client_id: str = "notebooks-cli"
 
     @property
@@ -41,7 +42,7 @@ class Runtime(BaseModel):
 
     @property
     def jwt_service_url(self) -> str:
-        return f"http://127.0.0.1:{self.jwt_service_port}"
+        return f"http://127.0.0.1:{self.service_ports['jwt']}"
 
     @property
     def hub_url(self) -> str:

@@ -29,6 +29,7 @@ from notebooks_service.services.jwt.settings import SETTINGS_ENV, write_settings
 log = logging.getLogger("notebooks")
 
 MAX_RESTARTS_PER_MINUTE = 5
+SERVICE_NAMES = ("jwt", "tokens", "credits")
 
 
 def resolve_runtime(config: OperatorConfig) -> Runtime:
@@ -43,10 +44,11 @@ def resolve_runtime(config: OperatorConfig) -> Runtime:
         if port:
             ensure_free("127.0.0.1", port, f"service.{setting}")
         ports[setting] = port or free_port()
-    ports["jwt_service_port"] = free_port()
+    service_ports = {name: free_port() for name in SERVICE_NAMES}
     issuer = config.oidc.issuer or f"http://{service.ip}:{config.dev_idp.port}"
     data_dir = Path(service.data_dir).expanduser().resolve()
-    return Runtime(config=config, data_dir=str(data_dir), issuer=issuer, **ports)
+    return Runtime(config=config, data_dir=str(data_dir), issuer=issuer, service_ports=service_ports,
+                   **ports)
 
 
 def idp_settings(runtime: Runtime) -> dict[str, object]:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from notebooks_service.launcher.ports import free_port
 from notebooks_service.launcher.runtime import Runtime
-from notebooks_service.tokens.local import LocalTokenSpawner
 from notebooks_service.tokens.mount_option import MountAccessTokenOption
 
 SERVICE_NAME = "tokens"
@@ -44,7 +42,6 @@ def release_role() -> dict[str, Any]:
 def configure_tokens(c: Any, runtime: Runtime) -> None:
     """Deliver tokens into servers that opt in, keep them fresh, and run the release service."""
     tokens = runtime.config.tokens
-    c.JupyterHub.spawner_class = LocalTokenSpawner
     c.LocalHomeSpawner.option_sections.append(MountAccessTokenOption)
     c.LocalTokenSpawner.token_secrets_root = tokens.secrets_dir or str(runtime.layout.secrets_run)
     c.Spawner.env_tokens = dict(tokens.env_tokens)
@@ -52,7 +49,7 @@ def configure_tokens(c: Any, runtime: Runtime) -> None:
     c.TokenRefresher.retry_initial_delay = tokens.retry_initial_delay
     c.TokenRefresher.retry_max_delay = tokens.retry_max_delay
 
-    port = free_port()
+    port = runtime.service_ports["tokens"]
     c.Spawner.token_service_url = f"http://127.0.0.1:{port}/services/{SERVICE_NAME}/"
     services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
     c.JupyterHub.services = [*services, release_service(port)]

@@ -15,7 +15,6 @@ import sys
 from importlib.resources import files
 from typing import Any
 
-from notebooks_service.launcher.ports import free_port
 from notebooks_service.launcher.runtime import RUNTIME_ENV, Runtime
 from notebooks_service.services.credits.config import CreditsSection
 from notebooks_service.services.credits.ledger import Ledger
@@ -70,7 +69,7 @@ def configure_credits(c: Any, runtime: Runtime) -> None:
         return
     ledger_url = settings.ledger_url(runtime.data_dir)
     Ledger.open(ledger_url).close()  # migrate before the hub starts the service and renders forms
-    port = settings.service_port or free_port()
+    port = settings.service_port or runtime.service_ports["credits"]
     c.JupyterHub.services.append({
         "name": SERVICE_NAME,
         "url": f"http://127.0.0.1:{port}",

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import json
 import logging
 import os
+import signal
 from urllib.parse import urlparse
 
 from tornado import web
-from tornado.ioloop import IOLoop
 
+from notebooks_service.services.lifeline import die_with_parent
 from notebooks_service.tokens.release.core import Refusal, release
 from notebooks_service.tokens.release.hub_api import HubApi, HubUnavailable
 
@@ -61,14 +62,25 @@ def make_app(hub: HubApi, prefix: str) -> web.Application:
     ])
 
 
+async def serve(hub: HubApi, prefix: str, port: int, host: str) -> None:
+    """Serve until SIGINT or SIGTERM (the hub stops its services with them)."""
+    server = make_app(hub, prefix).listen(port, host)
+    log.info("Token release service listening on http://%s:%s%s", host, port, prefix)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    server.stop()
+    await hub.close()
+    log.info("Token release service stopped")
+
+
 def main() -> None:
     """Run as a hub-managed service; the hub passes everything through JUPYTERHUB_* variables."""
     logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
     hub = HubApi(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/tokens/")
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    make_app(hub, prefix).listen(url.port or 80, url.hostname or "127.0.0.1")
-    log.info("Token release service listening on %s%s", url.geturl().rstrip("/"), prefix)
-    with contextlib.suppress(KeyboardInterrupt):
-        IOLoop.current().start()
-    log.info("Token release service stopped")
+    die_with_parent()
+    asyncio.run(serve(hub, prefix, url.port or 80, url.hostname or "127.0.0.1"))
