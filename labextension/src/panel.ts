@@ -14,6 +14,10 @@ import {
 } from './api';
 
 const DEFAULT_FILE = 'access_token.txt';
+const PATH_ID = 'jp-NotebooksToken-path-input';
+
+/** A path in a message: absolute, or home-relative with `~/`. */
+const PATH = /^(?:\/|~\/)\S*$/;
 
 export function formatRemaining(seconds: number): string {
   if (seconds <= 0) {
@@ -36,6 +40,23 @@ function element<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+/**
+ * Show `text` in `node`, with every path in it in a monospace span that may wrap anywhere, so long
+ * paths neither overflow the sidebar nor get split in the middle of ordinary words.
+ */
+export function showText(node: HTMLElement, text: string): void {
+  node.textContent = '';
+  for (const part of text.split(/(\s+)/)) {
+    const match = PATH.test(part) ? /^(.*?)([.,;:)]?)$/.exec(part) : null;
+    if (match && match[1].length > 1) {
+      node.appendChild(element('code', 'jp-NotebooksToken-pathText', match[1]));
+      node.appendChild(document.createTextNode(match[2]));
+    } else {
+      node.appendChild(document.createTextNode(part));
+    }
+  }
+}
+
 export class AccessTokenPanel extends Widget {
   private token: ITokenReply | null = null;
   private timer = 0;
@@ -43,8 +64,8 @@ export class AccessTokenPanel extends Widget {
   private readonly expiry = element('p', 'jp-NotebooksToken-expiry');
   private readonly path = element('input', 'jp-NotebooksToken-path jp-mod-styled');
   private readonly keep = element('input', 'jp-NotebooksToken-keep');
-  private readonly message = element('p', 'jp-NotebooksToken-message');
-  private readonly error = element('p', 'jp-NotebooksToken-error');
+  private readonly message = element('div', 'jp-NotebooksToken-message');
+  private readonly error = element('div', 'jp-NotebooksToken-error');
 
   constructor() {
     super();
@@ -58,33 +79,46 @@ export class AccessTokenPanel extends Widget {
   private build(): void {
     const root = this.node;
     root.appendChild(element('h2', 'jp-NotebooksToken-title', 'Access token'));
-    root.appendChild(this.mount);
     root.appendChild(this.expiry);
+    root.appendChild(this.mount);
 
     const copy = element('button', 'jp-NotebooksToken-copy jp-mod-styled jp-mod-accept',
       'Copy to clipboard');
+    copy.type = 'button';
     copy.onclick = () => void this.run(() => this.copy());
     root.appendChild(copy);
 
+    const saveSection = element('div', 'jp-NotebooksToken-section');
+    const label = element('label', 'jp-NotebooksToken-label', 'File (relative to your home)');
+    label.htmlFor = PATH_ID;
+    saveSection.appendChild(label);
     const saveRow = element('div', 'jp-NotebooksToken-row');
-    const label = element('label', 'jp-NotebooksToken-label', 'File: ');
+    this.path.id = PATH_ID;
     this.path.type = 'text';
     this.path.value = DEFAULT_FILE;
+    this.path.spellcheck = false;
     this.path.setAttribute('aria-label', 'File to save the token to');
-    label.appendChild(this.path);
-    saveRow.appendChild(label);
-    const save = element('button', 'jp-NotebooksToken-save jp-mod-styled', 'Save to file');
+    this.path.onkeydown = event => {
+      if (event.key === 'Enter') {
+        void this.run(() => this.save());
+      }
+    };
+    saveRow.appendChild(this.path);
+    const save = element('button', 'jp-NotebooksToken-save jp-mod-styled jp-mod-accept', 'Save to file');
+    save.type = 'button';
     save.onclick = () => void this.run(() => this.save());
     saveRow.appendChild(save);
-    root.appendChild(saveRow);
+    saveSection.appendChild(saveRow);
 
     const keepLabel = element('label', 'jp-NotebooksToken-keepLabel');
     this.keep.type = 'checkbox';
     this.keep.onchange = () => void this.run(() => this.toggleKeep());
     keepLabel.appendChild(this.keep);
-    keepLabel.appendChild(document.createTextNode(' Keep refreshed on disk'));
-    root.appendChild(keepLabel);
+    keepLabel.appendChild(element('span', '', 'Keep refreshed on disk'));
+    saveSection.appendChild(keepLabel);
+    root.appendChild(saveSection);
 
+    this.message.setAttribute('role', 'status');
     this.error.setAttribute('role', 'alert');
     root.appendChild(this.message);
     root.appendChild(this.error);
@@ -106,21 +140,21 @@ export class AccessTokenPanel extends Widget {
       await action();
     } catch (error) {
       const text = error instanceof PanelError ? error.message : `Unexpected error: ${String(error)}`;
-      this.error.textContent = text;
+      showText(this.error, text);
       this.message.textContent = '';
     }
   }
 
   private showSettings(settings: ISettings): void {
-    this.mount.textContent = settings.mounted
+    showText(this.mount, settings.mounted
       ? `Mounted in this server: yes, in ${settings.token_dir}`
-      : 'Mounted in this server: no (chosen when the server started)';
+      : 'Mounted in this server: no (chosen when the server started)');
     this.keep.checked = settings.keep.enabled;
     if (settings.keep.path) {
       this.path.value = settings.keep.path;
     }
     if (settings.keep.error) {
-      this.error.textContent = `Keep refreshed: ${settings.keep.error}`;
+      showText(this.error, `Keep refreshed: ${settings.keep.error}`);
     }
   }
 
@@ -162,7 +196,7 @@ export class AccessTokenPanel extends Widget {
 
   private async save(): Promise<void> {
     const reply = await saveToken(this.path.value);
-    this.message.textContent = `Saved to ${reply.path}`;
+    showText(this.message, `Saved to ${reply.path}`);
   }
 
   private async toggleKeep(): Promise<void> {
@@ -173,9 +207,9 @@ export class AccessTokenPanel extends Widget {
       if (reply.keep.error) {
         throw new PanelError(`Keep refreshed: ${reply.keep.error}`);
       }
-      this.message.textContent = wanted
+      showText(this.message, wanted
         ? `Keeping ${reply.keep.path} refreshed with every new token.`
-        : 'No longer keeping the file refreshed.';
+        : 'No longer keeping the file refreshed.');
     } catch (error) {
       this.keep.checked = !wanted && this.keep.checked;
       throw error;

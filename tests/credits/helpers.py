@@ -85,6 +85,10 @@ def start_with(user: User, options: dict[str, Any], timeout: float = 120) -> Non
     """Start the user's server with these `user_options` (the hub reuses the last ones otherwise)."""
     response = user.hub.post(f"/users/{user.name}/server", json=options)
     assert response.status_code in (201, 202), response.text
+    wait_ready(user, timeout)
+
+
+def wait_ready(user: User, timeout: float = 120) -> None:
     wait_until(lambda: (user.hub.get(f"/users/{user.name}").json()["servers"].get("") or {}).get("ready"),
                timeout, what=f"{user.name}'s server to be ready")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.credits.helpers import User
+from tests.credits.helpers import User, wait_ready
 from tests.credits.stack_config import HOW_TO_GET_MORE
-from tests.stack import DEMO_PASSWORD, Stack, stop_server, wait_until
+from tests.stack import DEMO_PASSWORD, Stack, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("credits_stack", ["sqlite"], indirect=True)]
 
@@ -53,8 +53,7 @@ def test_prices_at_spawn_spending_on_the_credits_page_and_the_warning(
     form.locator("#credits-wallet").select_option("user:alice")
     page.click("form button[type=submit], form input[type=submit]")
     page.wait_for_url(f"{credits_stack.hub_url}/**/user/alice/**", timeout=120_000)
-    wait_until(lambda: (alice.hub.get("/users/alice").json()["servers"].get("") or {}).get("ready"), 120,
-               what="alice's server to be ready")
+    wait_ready(alice)
     time.sleep(8)  # a few posting intervals of charges
 
     page.goto(f"{credits_stack.hub_url}/hub/home")

@@ -17,6 +17,7 @@ from notebooks_service.services.credits.ledger import (
     usage_per_day,
     verify,
 )
+from tests.credits.postgres import PostgresServer
 
 T0 = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -131,3 +132,11 @@ def test_history_pages_and_usage_per_day(ledger: Ledger) -> None:
     assert total == 31 and len(page1) == 20 and len(page2) == 11
     assert {e.id for e in page1}.isdisjoint(e.id for e in page2)
     assert usage == [("2025-01-10", "small", to_micro(12)), ("2025-01-11", "small", to_micro(18))]
+
+
+def test_postgresql_plans_each_statement_for_its_parameters(postgres: PostgresServer) -> None:
+    """Generic plans turn the cycle's `IN (...)` lookups into linear searches (see `db.open_engine`)."""
+    ledger = Ledger.open(postgres.create_database("credits_plans"))
+    with ledger.engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+    ledger.close()

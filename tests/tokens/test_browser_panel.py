@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.stack import Stack, stop_server, wait_until
 from tests.test_browser_login import CHROMIUM_FLAGS
@@ -40,6 +41,51 @@ def open_panel(page: Page, stack: Stack) -> None:
     page.wait_for_selector(f"{PANEL} .jp-NotebooksToken-expiry:has-text('expires in')", timeout=60_000)
 
 
+def dismiss_news_toast(page: Page, wait_ms: int) -> None:
+    """Answer "No" to JupyterLab's "get notified about official Jupyter news?" toast, which otherwise
+    covers the bottom of the sidebar; the answer is saved in the user's settings, so it is asked once."""
+    toast = page.locator(".Toastify__toast", has_text="official Jupyter news")
+    try:
+        toast.wait_for(timeout=wait_ms)
+    except PlaywrightTimeout:
+        return
+    toast.get_by_role("button", name="No", exact=True).click()
+    toast.wait_for(state="detached", timeout=10_000)
+
+
+def assert_fits(panel: Locator) -> None:
+    """Nothing in the panel is wider than the panel: no clipped edge, no horizontal scrolling."""
+    overflowing = panel.evaluate("""panel => {
+        const box = panel.getBoundingClientRect();
+        const out = [...panel.querySelectorAll('*')].filter(node => {
+            const r = node.getBoundingClientRect();
+            return r.width > 0 && (r.left < box.left - 0.5 || r.right > box.right + 0.5);
+        }).map(node => node.className || node.tagName);
+        if (panel.scrollWidth > panel.clientWidth) out.push('panel scrolls sideways');
+        return out;
+    }""")
+    assert not overflowing, f"wider than the panel: {overflowing}"
+    save = panel.locator(".jp-NotebooksToken-save")
+    height = save.evaluate("node => node.getBoundingClientRect().height")
+    assert height <= 40, f"the Save button's label wraps ({height}px high)"
+
+
+def resize_sidebar(page: Page, width: int) -> None:
+    """Drag the handle between the main area and the right sidebar until the sidebar is `width` wide."""
+    sidebar = page.locator("#jp-right-stack")
+    box = sidebar.bounding_box()
+    assert box
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle:not(.lm-mod-hidden)").last
+    grip = handle.bounding_box()
+    assert grip
+    x, y = grip["x"] + grip["width"] / 2, grip["y"] + grip["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + box["width"] - width, y, steps=5)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+
+
 @pytest.mark.browser
 def test_panel_copy_save_keep(token_stack: Stack, chromium: Browser, artifacts: Path) -> None:
     alice = login(token_stack, "alice")
@@ -53,8 +99,10 @@ def test_panel_copy_save_keep(token_stack: Stack, chromium: Browser, artifacts: 
         page.fill("input[name=password]", "notebooks")
         page.click("button[type=submit], input[type=submit]")
         open_panel(page, token_stack)
+        dismiss_news_toast(page, 15_000)
         panel = page.locator(PANEL)
         assert "Mounted in this server: yes" in panel.inner_text()
+        assert_fits(panel)
         panel.screenshot(path=artifacts / "token-panel.png")
 
         panel.locator(".jp-NotebooksToken-copy").click()
@@ -72,6 +120,7 @@ def test_panel_copy_save_keep(token_stack: Stack, chromium: Browser, artifacts: 
 
         panel.locator(".jp-NotebooksToken-keep").check()
         page.wait_for_selector(f"{PANEL} .jp-NotebooksToken-message:has-text('Keeping')")
+        assert_fits(panel)
         panel.screenshot(path=artifacts / "token-panel-keep.png")
         newer = wait_until(lambda: (t := read_token(saved)) != first and t, 3 * LIFETIME,
                            what="the kept file to get the next token")
@@ -79,14 +128,21 @@ def test_panel_copy_save_keep(token_stack: Stack, chromium: Browser, artifacts: 
 
         page.reload()
         open_panel(page, token_stack)
+        assert not page.locator(".Toastify__toast", has_text="official Jupyter news").is_visible(), \
+            "the news question was answered before the reload"
         assert page.locator(f"{PANEL} .jp-NotebooksToken-keep").is_checked(), "the toggle survives reload"
 
         panel = page.locator(PANEL)
         panel.locator(".jp-NotebooksToken-path").fill("/etc/token.txt")
         panel.locator(".jp-NotebooksToken-save").click()
         page.wait_for_selector(f"{PANEL} .jp-NotebooksToken-error:has-text('save inside')")
+        assert_fits(panel)
         panel.screenshot(path=artifacts / "token-panel-error.png")
         page.screenshot(path=artifacts / "token-panel-lab.png")
+        for width, name in ((150, "narrow"), (320, "medium"), (460, "wide")):  # as dragged (min. 250)
+            resize_sidebar(page, width)
+            assert_fits(panel)
+            panel.screenshot(path=artifacts / f"token-panel-{name}.png")
 
         panel.locator(".jp-NotebooksToken-keep").uncheck()
         page.wait_for_selector(f"{PANEL} .jp-NotebooksToken-message:has-text('No longer')")

@@ -10,16 +10,18 @@ Scopes, and why each one:
 - `read:users:name` and `read:groups:name` on the `user` role: sharing *by name* requires seeing the
   name of the user or group shared with. This makes user and group names visible to every user, which
   suits a research collaboration service; share codes work without it.
-- `list:groups` on the `user` role: the share dialog of jupyter-collaboration (its `shared-link`
-  plugin) offers only recipients it can list. It lists groups (`GET /groups`) when the token's scopes,
-  as `GET /user` reports them, contain exactly `list:groups`, so a filtered scope would not do.
-- `list:users` is deliberately *not* granted: the dialog would list users under the same literal
-  condition, but every user's own API tokens would then list all users, while `GET /users` answering
-  with oneself only is the behaviour the JWT API (`/services/jwt`) documents and tests. Sharing with a
-  single person therefore goes through the hub API or a share code, not the dialog's search.
+- No `list:users` nor `list:groups`: the share dialog of jupyter-collaboration (its `shared-link`
+  plugin) offers as recipients only users and groups it can list, when the token's scopes from
+  `GET /user` contain exactly `list:users` (resp. `list:groups`); filtered scopes do not count.
+  Unfiltered `list:users` would let every user's tokens list all users, while `GET /users` answering
+  with oneself only is what the JWT API (`/services/jwt`) documents and tests. Group shares do not
+  work through tokens in JupyterHub 6.1 (`scopes.get_scopes_for` adds a token owner's direct shares,
+  not their groups' shares), so members of a group shared with are refused by the server: offering
+  groups in the dialog would mislead. The dialog therefore lists and revokes shares; granting one is
+  done with the hub API (`POST /shares/<owner>/`) or a share code.
 - `oauth_client_allowed_scopes` of the single-user servers: the token a user's browser holds for a server
   (JupyterLab's page token, which the dialog uses) may also carry `shares!server` (only for the server it
-  was issued for), `list:groups` and the two name scopes, so that the dialog can manage the server's
+  was issued for) and the two name scopes, so that the dialog can manage the server's
   shares. A collaborator's token only gets the subset of these scopes they hold themselves, and no
   `shares` scope on the owner's server, so collaborators can use but never re-share the server.
 - A single-user server caches the hub's answer about a token for `HubOAuth.cache_max_age` (5 minutes by
@@ -32,10 +34,10 @@ from typing import Any
 
 from notebooks_service.launcher.runtime import Runtime
 
-USER_SHARING_SCOPES = ("shares!user", "read:users:name", "read:groups:name", "list:groups")
+USER_SHARING_SCOPES = ("shares!user", "read:users:name", "read:groups:name")
 """Added to the default `user` role (which keeps its default `self`)."""
 
-SERVER_SHARING_SCOPES = ("shares!server", "read:users:name", "read:groups:name", "list:groups")
+SERVER_SHARING_SCOPES = ("shares!server", "read:users:name", "read:groups:name")
 """What a token issued by a single-user server may carry besides access to that server."""
 
 REVOCATION_DELAY = 20

@@ -21,10 +21,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _connect_args(url: str) -> dict[str, Any]:
-    """psycopg prepares a statement on its fifth use; PostgreSQL may then plan it generically, where
-    `id IN (500 parameters)` is a linear scan per row instead of a hashed lookup: 100x slower cycles."""
-    if url.startswith("postgresql+psycopg"):
-        return {"connect_args": {"prepare_threshold": None}}
+    """psycopg prepares a statement on its fifth use, and PostgreSQL may then plan it generically:
+    `id IN (500 parameters)` becomes a linear search per row instead of a hash lookup, which made a
+    cycle with 5,000 running servers three times slower. Custom plans keep the hash lookup."""
+    if url.startswith("postgresql"):
+        return {"connect_args": {"options": "-c plan_cache_mode=force_custom_plan"}}
     return {}
 
 
