@@ -1,6 +1,6 @@
 /**
- * Calls to the server extension (`<server>/notebooks-token/...`), turning every failure into a message
- * meant for the panel.
+ * Calls to the server extension (`<server>/notebooks-token/...`, `<server>/notebooks-credits/...`),
+ * turning every failure into a message meant for the panel.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -26,9 +26,10 @@ export interface ISettings {
 
 export class PanelError extends Error {}
 
-export async function requestAPI<T>(path: string, init: RequestInit = {}): Promise<T> {
+/** `path` is relative to the server's base URL. */
+export async function requestServer<T>(path: string, init: RequestInit = {}): Promise<T> {
   const settings = ServerConnection.makeSettings();
-  const url = URLExt.join(settings.baseUrl, 'notebooks-token', path);
+  const url = URLExt.join(settings.baseUrl, path);
   let response: Response;
   try {
     response = await ServerConnection.makeRequest(url, init, settings);
@@ -47,6 +48,9 @@ export async function requestAPI<T>(path: string, init: RequestInit = {}): Promi
   }
   return body as T;
 }
+
+export const requestAPI = <T>(path: string, init: RequestInit = {}): Promise<T> =>
+  requestServer<T>(URLExt.join('notebooks-token', path), init);
 
 export const getToken = (): Promise<ITokenReply> => requestAPI<ITokenReply>('token');
 

@@ -1,5 +1,6 @@
 /**
- * Adds the "Access token" panel to the right sidebar and a command to open it.
+ * Adds the "Access token" panel to the right sidebar and a command to open it, and the credits
+ * status-bar item and warnings.
  */
 import {
   ILayoutRestorer,
@@ -7,7 +8,9 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { CreditsStatus, getCreditsConfig } from './credits';
 import { AccessTokenPanel } from './panel';
 
 const COMMAND = 'notebooks-token:open';
@@ -33,4 +36,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+const credits: JupyterFrontEndPlugin<void> = {
+  id: '@notebooks-service/access-token:credits',
+  description: 'Balance and runway of the wallet paying for this server, and warnings before a stop.',
+  autoStart: true,
+  // Optional: without a status bar (e.g. Notebook 7's pages) the warnings still show.
+  optional: [IStatusBar],
+  activate: async (_app: JupyterFrontEnd, statusBar: IStatusBar | null) => {
+    // Nothing to show when not started by our hub, when credits are off, or on someone else's
+    // (shared) server.
+    const config = await getCreditsConfig().catch(() => null);
+    if (!config?.wallet) {
+      return;
+    }
+    const item = new CreditsStatus(config);
+    statusBar?.registerStatusItem(credits.id, { item, align: 'left', rank: 100 });
+    item.start();
+  }
+};
+
+export default [plugin, credits];

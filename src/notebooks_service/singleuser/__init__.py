@@ -1,4 +1,5 @@
-"""The single-user server side of the token capability: the endpoints behind the "Access token" panel.
+"""The single-user server side of our JupyterLab extension: the endpoints behind the "Access token" panel
+and the credits status-bar item.
 
 Enabled in every server through `jupyter_server_config.d/notebooks_service.json` (shipped in the wheel);
 the prebuilt JupyterLab extension is shipped in the wheel too.
@@ -26,6 +27,7 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
     from jupyter_server.utils import url_path_join
     from tornado.ioloop import IOLoop
 
+    from notebooks_service.singleuser.credits import CreditsWalletHandler
     from notebooks_service.singleuser.handlers import (
         KeepHandler,
         SaveHandler,
@@ -50,3 +52,5 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
                               ("save", SaveHandler), ("keep", KeepHandler))
     ])
     server_app.log.info("notebooks_service.singleuser: access token endpoints at %s", base)
+    credits = url_path_join(server_app.web_app.settings["base_url"], "notebooks-credits", "wallet")
+    server_app.web_app.add_handlers(".*$", [(credits, CreditsWalletHandler, {"owner": identity.owner})])

@@ -5,7 +5,8 @@ Least privilege for the service's own token (user-facing calls are authorised pe
   their `user_options` and their owners' groups and admin flag;
 - `delete:servers`: stop a server whose wallet is empty after the grace period.
 Users get `access:services!service=credits` so that their browser (OAuth) and their hub tokens
-reach the service.
+reach the service; single-user servers may put it in the tokens they issue to browsers (JupyterLab's
+page token), so that the lab's status-bar item asks with the browsing user's own token.
 """
 
 from __future__ import annotations
@@ -81,7 +82,11 @@ def configure_credits(c: Any, runtime: Runtime) -> None:
     c.JupyterHub.load_roles.append({
         "name": ROLE_NAME, "description": "Charge running servers and stop them at zero credits",
         "scopes": list(SCOPES), "services": [SERVICE_NAME]})
-    grant_every_user(c, f"access:services!service={SERVICE_NAME}")
+    access = f"access:services!service={SERVICE_NAME}"
+    grant_every_user(c, access)
+    spawner = c.Spawner
+    allowed = list(spawner.oauth_client_allowed_scopes) if "oauth_client_allowed_scopes" in spawner else []
+    c.Spawner.oauth_client_allowed_scopes = [*allowed, access]
     section = bind_section(settings, ledger_url)
     c.LocalHomeSpawner.option_sections.append(section)
     c.JupyterHub.template_paths.insert(0, str(files(__package__).joinpath("templates")))  # before defaults
