@@ -76,6 +76,7 @@ export class CreditsStatus extends Widget {
   constructor(private config: ICreditsConfig) {
     super();
     this.addClass('jp-NotebooksCredits');
+    this.node.textContent = 'Credits';
     this.node.title = `Credits of wallet ${config.wallet}: open the credits page`;
     this.node.addEventListener('click', () => this.openPage());
   }
@@ -165,7 +166,10 @@ function nextPoll(wallet: IWalletStatus, thresholds: number[]): number {
   if (runway === null || wallet.balance <= 0) {
     return POLL_MS;
   }
-  const below = thresholds.filter(t => t < runway);
-  const untilNext = runway - (below.length ? Math.max(...below) : 0);
+  // The next threshold is the one under the current level, not under the (rounded) runway: a runway
+  // shown as 15 s may still be just above the 15 s threshold.
+  const level = wallet.warning_threshold ?? Infinity;
+  const lower = thresholds.filter(t => t < level);
+  const untilNext = runway - (lower.length ? Math.max(...lower) : 0);
   return Math.min(POLL_MS, Math.max(MIN_POLL_MS, untilNext * 1000 + 1000));
 }

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
 from tests.credits.helpers import User, start_with
 from tests.credits.test_credits_browser import log_in
-from tests.stack import Stack, stop_server, wait_until
+from tests.stack import Stack, start_server, stop_server, wait_until
 from tests.tokens.test_browser_panel import dismiss_news_toast
 
 pytestmark = pytest.mark.browser
@@ -147,6 +147,7 @@ def test_a_notification_per_threshold_crossed_before_the_stop(
 
 def test_no_item_and_no_errors_when_credits_are_off(stack: Stack, browser: Browser, artifacts: Path) -> None:
     alice = User(stack, "alice")
+    start_server(alice.hub, "alice")
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     problems: list[str] = []
 
