@@ -36,6 +36,10 @@ def test_demo_user_logs_in_and_lands_in_jupyterlab(stack: Stack, browser: Browse
     page.fill("input[name=username]", "alice")
     page.fill("input[name=password]", "notebooks")
     page.click("button[type=submit], input[type=submit]")
+    page.wait_for_url(f"{stack.hub_url}/**")
+    if "/hub/spawn" in page.url:  # the server options form, with the defaults
+        page.screenshot(path=artifacts / "login-spawn-form.png")
+        page.click("form [type=submit]")
     page.wait_for_url(f"{stack.hub_url}/user/alice/lab**", timeout=120_000)
     page.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
     page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
