@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.stack import Stack, make_stack
 
@@ -15,6 +17,20 @@ DEMO_USERS = [
     {"username": "admin", "email": "admin@example.org", "name": "Admin", "groups": ["admins"]},
     {"username": "carol", "email": "carol@example.org", "name": "Carol", "groups": ["visitors"]},
 ]
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser), one per test module."""
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is required: apt-get install chromium"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import httpx
+import jwt
 
 REPO = Path(__file__).resolve().parents[1]
 READY_LINE = "Notebooks Service is up."
@@ -187,6 +188,15 @@ def hub_token(client: httpx.Client, stack: Stack, username: str) -> str:
     )
     assert response.status_code == 201, response.text
     return str(response.json()["token"])
+
+
+def verify_with_jwks(stack: Stack, token: str) -> dict[str, Any]:
+    """The token's claims, after checking its signature with the issuer's published keys."""
+    jwks = httpx.get(f"{stack.issuer}/jwks").json()
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = next(jwt.PyJWK(k) for k in jwks["keys"] if k["kid"] == kid)
+    return jwt.decode(token, key=key, algorithms=["RS256"], issuer=stack.issuer,
+                      options={"verify_aud": False})
 
 
 def hub_api(stack: Stack, token: str) -> httpx.Client:

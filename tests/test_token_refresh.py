@@ -19,6 +19,7 @@ from tests.stack import (
     make_stack,
     start_server,
     stop_server,
+    verify_with_jwks,
     wait_until,
 )
 
@@ -40,14 +41,6 @@ def short_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def auth_state(admin: httpx.Client, username: str) -> dict:
     return admin.get(f"/users/{username}", params={"include_stopped_servers": "1"}
                      ).json()["auth_state"]
-
-
-def verify_with_jwks(stack: Stack, token: str) -> dict:
-    jwks = httpx.get(f"{stack.issuer}/jwks").json()
-    kid = jwt.get_unverified_header(token)["kid"]
-    key = next(jwt.PyJWK(k) for k in jwks["keys"] if k["kid"] == kid)
-    return jwt.decode(token, key=key, algorithms=["RS256"], issuer=stack.issuer,
-                      options={"verify_aud": False})
 
 
 def test_expired_access_token_is_replaced_using_the_refresh_token(short_stack: Stack) -> None:

@@ -15,7 +15,6 @@ from notebooks_service.services.credits.ledger import Ledger
 from tests.credits.postgres import PostgresServer, postgres_bin
 from tests.credits.stack_config import USERS, credits_sections
 from tests.stack import Stack, make_stack, wait_until
-from tests.test_browser_login import browser  # noqa: F401  (Debian's Chromium, for the browser test)
 
 _databases = itertools.count()
 

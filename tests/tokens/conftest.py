@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import jwt
 import pytest
 
 from tests.conftest import DEMO_USERS
-from tests.stack import Stack, browser_login, hub_api, hub_token, make_stack, wait_until
+from tests.stack import Stack, browser_login, hub_api, hub_token, make_stack, verify_with_jwks, wait_until
 
 LIFETIME = 8
 """Seconds an access token lives: short, so that many refreshes happen during a test."""
@@ -75,14 +74,6 @@ def server_environ(admin: Session, name: str) -> dict[str, str]:
     state = admin.api.get(f"/users/{name}").json()["servers"][""]["state"]
     raw = Path(f"/proc/{state['pid']}/environ").read_bytes()
     return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
-
-
-def verify_with_jwks(stack: Stack, token: str) -> dict:
-    jwks = httpx.get(f"{stack.issuer}/jwks").json()
-    kid = jwt.get_unverified_header(token)["kid"]
-    key = next(jwt.PyJWK(k) for k in jwks["keys"] if k["kid"] == kid)
-    return jwt.decode(token, key=key, algorithms=["RS256"], issuer=stack.issuer,
-                      options={"verify_aud": False})
 
 
 def hub_client_auth(stack: Stack) -> tuple[str, str]:

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.stack import Stack, stop_server, wait_until
-from tests.test_browser_login import CHROMIUM_FLAGS
 from tests.tokens.conftest import LIFETIME, login, read_token, spawn, valid_for, verify_with_jwks
 
 PANEL = "#notebooks-access-token"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is required: apt-get install chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 def open_panel(page: Page, stack: Stack) -> None:
@@ -87,10 +74,10 @@ def resize_sidebar(page: Page, width: int) -> None:
 
 
 @pytest.mark.browser
-def test_panel_copy_save_keep(token_stack: Stack, chromium: Browser, artifacts: Path) -> None:
+def test_panel_copy_save_keep(token_stack: Stack, browser: Browser, artifacts: Path) -> None:
     alice = login(token_stack, "alice")
     spawn(alice, mount=True)
-    context = chromium.new_context(viewport={"width": 1280, "height": 800},
+    context = browser.new_context(viewport={"width": 1280, "height": 800},
                                    permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     try:
