@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "oidc"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,10 +49,6 @@ async def running(provider: FakeProvider, fake_hub: FakeHub) -> AsyncIterator[Ru
         knobs=ServiceKnobs(min_jwks_refetch_interval=0.5, introspection_cache_seconds=1.0),
     )
     service = await JwtService.create(settings, await discover_async(provider.issuer))
-    sockets = bind_sockets(0, "127.0.0.1")
-    server = HTTPServer(service.app)
-    server.add_sockets(sockets)
-    port = sockets[0].getsockname()[1]
-    yield Running(service, fake_hub, provider, f"http://127.0.0.1:{port}/services/jwt", server)
-    server.stop()
+    port = await service.listen()
+    yield Running(service, fake_hub, provider, f"http://127.0.0.1:{port}/services/jwt")
     await service.close()

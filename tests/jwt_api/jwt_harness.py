@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 from fake_provider import FakeProvider
-from tornado.httpserver import HTTPServer
 
 from notebooks_service.config.schema import OidcSection
 from notebooks_service.services.jwt.service import JwtService
@@ -29,7 +28,6 @@ class Running:
     provider: FakeProvider
     url: str
     """Our public base, e.g. http://127.0.0.1:1234/services/jwt"""
-    server: HTTPServer
 
     def client(self, token: str | None = None) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

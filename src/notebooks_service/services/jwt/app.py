@@ -1,16 +1,16 @@
-"""The tornado application: authenticate, forward, relay; errors as the hub's JSON."""
+"""The HTTP front: authenticate, forward, relay; errors as the hub's JSON.
+
+aiohttp's low-level server (C HTTP parser, no router) keeps the per-request cost of this extra hop
+small next to the hub's own: see docs/benchmarks.md.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import re
-from typing import Any
 
-import httpx
-from tornado import web
-from tornado.iostream import StreamClosedError
+import aiohttp
+from aiohttp import web
 
 from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable
 from notebooks_service.services.jwt.hub import HubUnavailable
@@ -23,103 +23,98 @@ from notebooks_service.services.jwt.upstream import (
 
 log = logging.getLogger(__name__)
 
+MAX_HEADER_FIELD = 64 * 1024
+"""Longest header line accepted (large JWTs); the proxy in front has its own, smaller limit."""
+INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
-class ProxyHandler(web.RequestHandler):
+
+def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, headers=headers, content_type="application/json",
+                        text=json.dumps({"status": status, "message": message}))
+
+
+class ProxyHandler:
     """Every method of `<prefix><p>` goes to `<hub api>/<p>` as the authenticated user."""
 
-    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
-
-    def initialize(self, auth: BearerAuth, upstream: Upstream) -> None:
+    def __init__(self, prefix: str, auth: BearerAuth, upstream: Upstream) -> None:
+        self.base = prefix.rstrip("/")
         self.auth = auth
         self.upstream = upstream
-        self._upstream_response: httpx.Response | None = None
 
-    def check_xsrf_cookie(self) -> None:
-        """Bearer-token API: cookies are never used, so there is nothing for XSRF to protect."""
+    def tail(self, request: web.BaseRequest) -> str | None:
+        """The still percent-encoded path after our prefix, or None outside it."""
+        raw = request.raw_path.partition("?")[0]
+        if raw == self.base:
+            return ""
+        if raw.startswith(self.base + "/"):
+            return raw[len(self.base) + 1:]
+        return None
 
-    def set_default_headers(self) -> None:
-        self.clear_header("Server")
-
-    def json_error(self, status: int, message: str, **headers: str) -> None:
-        self.clear()
-        self.set_status(status)
-        for name, value in headers.items():
-            self.set_header(name.replace("_", "-"), value)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status, "message": message}))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": self._reason}))
-
-    async def _handle(self, path: str | None = None) -> None:
-        request = self.request
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        path = self.tail(request)
+        if path is None:
+            return json_error(404, "Not Found")
         try:
             identity = await self.auth.identify(request.headers.get("Authorization"))
         except InvalidToken as e:
-            return self.json_error(401, str(e), WWW_Authenticate='Bearer error="invalid_token"')
+            return json_error(401, str(e), INVALID_TOKEN)
         except NotAdmitted as e:
-            return self.json_error(403, str(e))
+            return json_error(403, str(e))
         except ProviderUnavailable as e:
-            return self.json_error(503, f"identity provider unavailable: {e}")
+            return json_error(503, f"identity provider unavailable: {e}")
+        body = await request.read()
         try:
-            response = await self.upstream.open(
-                identity, request.method or "GET", path or "", request.query,
-                request.headers, request.body)
+            response = await self.upstream.open(identity, request.method, path,
+                                                request.query_string, request.headers, body)
         except BadPath:
-            return self.json_error(404, "Not Found")
+            return json_error(404, "Not Found")
         except HubUnavailable as e:
-            return self.json_error(502, str(e))
-        self._upstream_response = response
+            return json_error(502, str(e))
+        # a departing client cancels this handler, which releases the hub connection at once
         try:
-            await self._relay(response)
+            return await self._relay(request, response)
         finally:
-            await response.aclose()
+            response.release()
 
-    async def _relay(self, response: httpx.Response) -> None:
-        self.set_status(response.status_code, response.reason_phrase or None)
-        for name in FORWARDED_RESPONSE_HEADERS:
-            value = response.headers.get(name)
-            if value is not None:
-                self.set_header(name, value)
-        if self.request.method == "HEAD" or response.status_code in (204, 304):
-            await response.aread()
-            self.finish()
-            return
-        if response.headers.get("content-type", "").startswith("text/event-stream"):
-            try:
-                async for chunk in response.aiter_raw():
-                    self.write(chunk)
-                    await self.flush()
-            except StreamClosedError:
-                log.debug("client left the event stream")
-                return
-            except (httpx.HTTPError, httpx.StreamError):
-                if self.request.connection.stream.closed():  # type: ignore[union-attr]
-                    return
-                log.warning("hub closed the event stream early")
-            self.finish()
-            return
+    async def _relay(self, request: web.BaseRequest,
+                     response: aiohttp.ClientResponse) -> web.StreamResponse:
+        headers = {name: value for name in FORWARDED_RESPONSE_HEADERS
+                   if (value := response.headers.get(name)) is not None}
+        status, reason = response.status, response.reason
+        if request.method == "HEAD" or status in (204, 304):
+            return web.Response(status=status, reason=reason, headers=headers)
+        if response.content_type == "text/event-stream":
+            return await self._stream(request, response, headers)
         try:
-            body = await response.aread()
-        except httpx.HTTPError:
-            return self.json_error(502, "hub response interrupted")
-        self.finish(body)
+            body = await response.read()
+        except (TimeoutError, aiohttp.ClientError):
+            return json_error(502, "hub response interrupted")
+        return web.Response(status=status, reason=reason, headers=headers, body=body)
 
-    def on_connection_close(self) -> None:
-        # a departing client frees the hub connection of a quiet event stream at once
-        if self._upstream_response is not None:
-            self._closing = asyncio.ensure_future(self._upstream_response.aclose())
+    async def _stream(self, request: web.BaseRequest, response: aiohttp.ClientResponse,
+                      headers: dict[str, str]) -> web.StreamResponse:
+        out = web.StreamResponse(status=response.status, reason=response.reason, headers=headers)
+        await out.prepare(request)
+        try:
+            async for chunk in response.content.iter_any():
+                await out.write(chunk)
+        except ConnectionResetError:
+            log.debug("client left the event stream")
+            return out
+        except (TimeoutError, aiohttp.ClientError):
+            log.warning("hub closed the event stream early")
+        await out.write_eof()
+        return out
 
-    get = head = post = delete = patch = put = options = _handle  # type: ignore[assignment]
 
-
-def make_app(prefix: str, auth: BearerAuth, upstream: Upstream, **settings: Any) -> web.Application:
-    """The application serving `prefix` (e.g. `/services/jwt/`) and the prefix without slash."""
-    base = re.escape(prefix.rstrip("/"))
-    args = {"auth": auth, "upstream": upstream}
-    return web.Application(
-        [(rf"{base}/?", ProxyHandler, args), (rf"{base}/(.*)", ProxyHandler, args)],
-        xsrf_cookies=False,
-        **settings,
+def make_server(prefix: str, auth: BearerAuth, upstream: Upstream, *,
+                access_log: bool = False) -> web.Server:
+    """The server answering `prefix` (e.g. `/services/jwt/`), the prefix without slash, and 404
+    elsewhere."""
+    return web.Server(
+        ProxyHandler(prefix, auth, upstream),
+        handler_cancellation=True,
+        access_log=logging.getLogger("aiohttp.access") if access_log else None,
+        max_field_size=MAX_HEADER_FIELD,
+        max_line_size=MAX_HEADER_FIELD,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 
 from notebooks_service.services.jwt.cache import TtlCache
 from notebooks_service.services.jwt.identity import Identity
@@ -29,6 +30,21 @@ TOKEN_NOTE_PREFIX = "notebooks jwt service"
 
 class HubUnavailable(Exception):
     """The hub could not be reached or failed while we provisioned a user (502)."""
+
+
+@dataclass(frozen=True)
+class HubReply:
+    """A hub answer to one of the service's own calls, body read and decoded."""
+
+    status: int
+    data: Any
+    """The decoded JSON body, or None."""
+    reason: str
+
+    def message(self) -> str:
+        if isinstance(self.data, dict) and self.data.get("message"):
+            return str(self.data["message"])
+        return self.reason
 
 
 @dataclass(frozen=True)
@@ -51,37 +67,39 @@ def q(name: str) -> str:
 class HubAdmin:
     """Calls the hub API with the service's own token (user provisioning and token minting)."""
 
-    def __init__(self, http: httpx.AsyncClient, api_url: str, service_token: str) -> None:
+    def __init__(self, http: aiohttp.ClientSession, api_url: str, service_token: str) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
         self._headers = {"Authorization": f"token {service_token}"}
 
-    async def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+    async def call(self, method: str, path: str, body: Any = None) -> HubReply:
         try:
-            return await self._http.request(method, f"{self._api_url}/{path}", json=body,
-                                            headers=self._headers)
-        except httpx.HTTPError as e:
+            async with self._http.request(method, f"{self._api_url}/{path}", json=body,
+                                          headers=self._headers) as response:
+                raw = await response.read()
+                return HubReply(response.status, _json_or_none(raw), response.reason or "")
+        except (TimeoutError, aiohttp.ClientError) as e:
             log.warning("hub %s %s failed: %s", method, path, type(e).__name__)
             raise HubUnavailable("hub unreachable") from None
 
-    def _expect(self, response: httpx.Response, what: str, *ok: int) -> httpx.Response:
-        if response.status_code not in ok:
-            message = _hub_message(response)
-            log.error("hub refused to %s: HTTP %s %s", what, response.status_code, message)
+    def _expect(self, reply: HubReply, what: str, *ok: int) -> HubReply:
+        if reply.status not in ok:
+            message = reply.message()
+            log.error("hub refused to %s: HTTP %s %s", what, reply.status, message)
             raise HubUnavailable(f"hub refused to {what}: {message}")
-        return response
+        return reply
 
     async def ensure_user(self, identity: Identity) -> None:
         """Create the user if needed and set their groups exactly as a browser login would."""
         name = identity.username
         response = await self.call("GET", f"users/{q(name)}")
-        if response.status_code == 404:
+        if response.status == 404:
             created = await self.call("POST", f"users/{q(name)}", {})
             self._expect(created, f"create user {name!r}", 201, 409)
             log.info("created hub user %s (first seen through the API)", name)
             current: set[str] = set()
         else:
-            current = set(self._expect(response, f"read user {name!r}", 200).json()["groups"])
+            current = set(self._expect(response, f"read user {name!r}", 200).data["groups"])
         wanted = set(identity.admission.groups)
         for group in sorted(wanted - current):
             await self._add_to_group(name, group)
@@ -93,7 +111,7 @@ class HubAdmin:
 
     async def _add_to_group(self, name: str, group: str) -> None:
         added = await self.call("POST", f"groups/{q(group)}/users", {"users": [name]})
-        if added.status_code == 404:
+        if added.status == 404:
             created = await self.call("POST", f"groups/{q(group)}", {})
             self._expect(created, f"create group {group!r}", 201, 409)
             added = await self.call("POST", f"groups/{q(group)}/users", {"users": [name]})
@@ -104,18 +122,18 @@ class HubAdmin:
         note = f"{TOKEN_NOTE_PREFIX}: OIDC bearer token of {identity.issuer}"
         response = await self.call("POST", f"users/{q(identity.username)}/tokens",
                                    {"expires_in": expires_in, "note": note})
-        return self._expect(response, f"issue a token for {identity.username!r}", 201).json()
+        return self._expect(response, f"issue a token for {identity.username!r}", 201).data
 
     async def revoke(self, username: str, token_id: str) -> None:
         with contextlib.suppress(HubUnavailable):
             await self.call("DELETE", f"users/{q(username)}/tokens/{q(token_id)}")
 
 
-def _hub_message(response: httpx.Response) -> str:
+def _json_or_none(raw: bytes) -> Any:
     try:
-        return str(response.json().get("message", response.reason_phrase))
-    except (ValueError, AttributeError):
-        return response.reason_phrase
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
 
 
 class UserTokens:

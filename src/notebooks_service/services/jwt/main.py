@@ -18,12 +18,10 @@ log = logging.getLogger("notebooks_service.services.jwt")
 
 async def serve(access_log: bool) -> None:
     settings = load_settings()
-    service = await JwtService.create(settings)
-    server = service.listen()
     # per-request log lines cost throughput; the hub logs every forwarded request anyway
+    service = await JwtService.create(settings, access_log=access_log)
+    await service.listen()
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if not access_log:
-        logging.getLogger("tornado.access").setLevel(logging.WARNING)
     log.info("JWT service on http://%s:%d%s -> %s (issuer %s)", settings.bind_host,
              settings.bind_port, settings.prefix, settings.api_url, service.metadata.issuer)
     stop = asyncio.Event()
@@ -31,7 +29,6 @@ async def serve(access_log: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    server.stop()
     await service.close()
     log.info("JWT service stopped")
 

@@ -1,50 +1,42 @@
-"""Wiring: settings in, a running tornado server out, and a clean shutdown."""
+"""Wiring: settings in, a running HTTP server out, and a clean shutdown."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
-from tornado import web
-from tornado.httpserver import HTTPServer
+from aiohttp import web
 
 from notebooks_service.oidc.discovery import ProviderMetadata, discover_async
 from notebooks_service.oidc.introspect import Introspector
 from notebooks_service.oidc.verify import JwtVerifier
-from notebooks_service.services.jwt.app import make_app
+from notebooks_service.services.jwt.app import make_server
 from notebooks_service.services.jwt.hub import HubAdmin, UserTokens
 from notebooks_service.services.jwt.identity import BearerAuth
 from notebooks_service.services.jwt.settings import Settings
-from notebooks_service.services.jwt.upstream import Upstream
+from notebooks_service.services.jwt.upstream import Upstream, hub_session
 
 log = logging.getLogger(__name__)
 
 
-def hub_http_client() -> httpx.AsyncClient:
-    """One keep-alive client for every hub call; no compression, bodies are relayed raw."""
-    return httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-        headers={"accept-encoding": "identity"},
-        timeout=httpx.Timeout(30.0, connect=10.0),
-    )
-
-
 @dataclass
 class JwtService:
-    """The pure async core plus the tornado application that exposes it."""
+    """The pure async core plus the HTTP server that exposes it."""
 
     settings: Settings
     metadata: ProviderMetadata
     auth: BearerAuth
     upstream: Upstream
-    app: web.Application
-    hub_http: httpx.AsyncClient
+    server: web.Server
+    hub_http: aiohttp.ClientSession
     idp_http: httpx.AsyncClient
+    runner: web.ServerRunner | None = None
 
     @classmethod
-    async def create(cls, settings: Settings, metadata: ProviderMetadata | None = None,
-                     **app_settings: object) -> JwtService:
+    async def create(cls, settings: Settings, metadata: ProviderMetadata | None = None, *,
+                     access_log: bool = False) -> JwtService:
         oidc, knobs = settings.oidc, settings.knobs
         idp_http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
         if metadata is None:
@@ -63,21 +55,26 @@ class JwtService:
         auth = BearerAuth(oidc, verifier, introspector,
                           introspection_cache_seconds=knobs.introspection_cache_seconds,
                           cache_size=knobs.identity_cache_size)
-        hub_http = hub_http_client()
+        hub_http = hub_session()
         tokens = UserTokens(HubAdmin(hub_http, settings.api_url, settings.api_token),
                             max_lifetime=knobs.hub_token_max_lifetime)
         upstream = Upstream(hub_http, settings.api_url, tokens, timeout=knobs.hub_timeout)
-        app = make_app(settings.prefix, auth, upstream, **app_settings)
-        return cls(settings, metadata, auth, upstream, app, hub_http, idp_http)
+        server = make_server(settings.prefix, auth, upstream, access_log=access_log)
+        return cls(settings, metadata, auth, upstream, server, hub_http, idp_http)
 
-    def listen(self, host: str | None = None, port: int | None = None) -> HTTPServer:
-        server = HTTPServer(self.app, xheaders=True)
-        server.listen(self.settings.bind_port if port is None else port,
-                      self.settings.bind_host if host is None else host)
-        return server
+    async def listen(self, host: str | None = None, port: int | None = None) -> int:
+        """Start serving; returns the bound port (useful with port 0)."""
+        self.runner = web.ServerRunner(self.server)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.settings.bind_host if host is None else host,
+                           self.settings.bind_port if port is None else port)
+        await site.start()
+        return self.runner.addresses[0][1]
 
     async def close(self) -> None:
-        """Revoke the hub tokens we minted and close the HTTP clients."""
+        """Stop serving, revoke the hub tokens we minted and close the HTTP clients."""
+        if self.runner is not None:
+            await self.runner.cleanup()
         await self.upstream.tokens.revoke_all()
-        await self.hub_http.aclose()
+        await self.hub_http.close()
         await self.idp_http.aclose()

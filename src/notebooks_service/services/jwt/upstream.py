@@ -10,7 +10,8 @@ import logging
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from notebooks_service.services.jwt.hub import HubToken, HubUnavailable, UserTokens
 from notebooks_service.services.jwt.identity import Identity
@@ -53,25 +54,38 @@ def is_stream(path: str) -> bool:
     return path.rstrip("/").endswith("/progress")
 
 
+def hub_session(limit: int = 256) -> aiohttp.ClientSession:
+    """One keep-alive session for every hub call: no cookies, no decompression (bodies are
+    relayed as they come), no redirects followed."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=limit, keepalive_timeout=30),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+        skip_auto_headers=("Accept-Encoding",),
+        headers={"Accept-Encoding": "identity"},
+        timeout=aiohttp.ClientTimeout(total=30, sock_connect=10),
+    )
+
+
 class Upstream:
     """Sends requests to the hub API on behalf of admitted identities."""
 
-    def __init__(self, http: httpx.AsyncClient, api_url: str, tokens: UserTokens,
+    def __init__(self, http: aiohttp.ClientSession, api_url: str, tokens: UserTokens,
                  timeout: float = 120.0) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
         self.tokens = tokens
-        self._timeout = httpx.Timeout(timeout, connect=10.0)
-        self._stream_timeout = httpx.Timeout(None, connect=10.0)
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout)
+        self._stream_timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
 
     async def open(self, identity: Identity, method: str, path: str, query: str,
-                   headers: Mapping[str, str], body: bytes) -> httpx.Response:
-        """The hub's response, headers read and body not yet (the caller must `aclose` it)."""
+                   headers: Mapping[str, str], body: bytes) -> aiohttp.ClientResponse:
+        """The hub's response, headers read and body not yet (the caller must release it)."""
         path = hub_path(path)
         token, minted = await self.tokens.token_for(identity)
         response = await self._send(token, method, path, query, headers, body)
-        if response.status_code in (401, 403) and not minted and not await self._works(token):
-            await response.aclose()
+        if response.status in (401, 403) and not minted and not await self._works(token):
+            response.release()
             log.info("hub no longer accepts token %s of %s; issuing another",
                      token.token_id, token.username)
             self.tokens.forget(token)
@@ -80,22 +94,23 @@ class Upstream:
         return response
 
     async def _send(self, token: HubToken, method: str, path: str, query: str,
-                    headers: Mapping[str, str], body: bytes) -> httpx.Response:
-        url = f"{self._api_url}/{path}" + (f"?{query}" if query else "")
-        request = self._http.build_request(
-            method, url, headers=request_headers(headers, token.token), content=body or None,
-            timeout=self._stream_timeout if is_stream(path) else self._timeout,
-        )
+                    headers: Mapping[str, str], body: bytes) -> aiohttp.ClientResponse:
+        # `encoded=True`: the caller's percent-encoding reaches the hub unchanged
+        url = URL(f"{self._api_url}/{path}" + (f"?{query}" if query else ""), encoded=True)
         try:
-            return await self._http.send(request, stream=True)
-        except httpx.HTTPError as e:
+            return await self._http.request(
+                method, url, headers=request_headers(headers, token.token), data=body or None,
+                timeout=self._stream_timeout if is_stream(path) else self._timeout,
+                allow_redirects=False,
+            )
+        except (TimeoutError, aiohttp.ClientError) as e:
             log.warning("hub %s /%s failed: %s", method, path, type(e).__name__)
             raise HubUnavailable("hub unreachable") from None
 
     async def _works(self, token: HubToken) -> bool:
         try:
-            probe = await self._http.get(f"{self._api_url}/user",
-                                         headers={"authorization": f"token {token.token}"})
-        except httpx.HTTPError:
+            async with self._http.get(f"{self._api_url}/user",
+                                      headers={"authorization": f"token {token.token}"}) as probe:
+                return probe.status == 200
+        except (TimeoutError, aiohttp.ClientError):
             raise HubUnavailable("hub unreachable") from None
-        return probe.status_code == 200
