@@ -4,6 +4,8 @@ a collaborator who entered with a share code, until the share is revoked."""
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import httpx
 import nbformat
@@ -15,7 +17,7 @@ from websockets.exceptions import InvalidStatus
 from tests.environment.collab import collaborate, room_url
 from tests.environment.conftest import Lab
 from tests.environment.sharing import accept_share_code, server_status, wait_for_status
-from tests.stack import Stack, browser_login, hub_token, wait_until
+from tests.stack import Stack, browser_login, hub_api, hub_token, start_server, stop_server, wait_until
 
 
 def write_notebook(stack: Stack, name: str, source: str) -> None:
@@ -58,3 +60,37 @@ async def test_owner_and_share_code_collaborator_co_edit_until_revoked(stack: St
         async with connect(url, additional_headers={"Authorization": f"token {bob_token}"}):
             pass
     assert refused.value.response.status_code == 403
+
+
+async def test_server_stops_promptly_by_its_own_shutdown_after_collaboration(stack: Stack) -> None:
+    """A collaboration session leaves a worker thread that kept the server alive after a SIGINT until
+    the hub's SIGKILL, a minute later; stopped with SIGTERM, the server runs its shutdown and exits 0."""
+    browser, _ = browser_login(stack, "bob")
+    token = hub_token(browser, stack, "bob")
+    api = hub_api(stack, token)
+    start_server(api, "bob")
+    notebook = stack.home("bob") / "draft.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("a = 1")]), notebook)
+    server_url = f"{stack.hub_url}/user/bob/"
+    async with collaborate(server_url, token, "draft.ipynb") as first, \
+            collaborate(server_url, token, "draft.ipynb") as second:
+        first.append(0, "\nb = 2")
+        await second.wait_for(lambda c: c.source(0) == "a = 1\nb = 2")
+    wait_until(lambda: "b = 2" in notebook.read_text(), 30, what="the edited notebook to be saved")
+
+    logged_before = len(stack.log())
+    started = time.monotonic()
+    stop_server(api, "bob", timeout=90)  # long enough to see how a slow stop ended
+    took = time.monotonic() - started
+
+    def exit_logged() -> tuple[str, str] | None:
+        log = stack.log()[logged_before:]
+        found = re.search(r"Server bob \(pid \d+\) stopped, exit status (\S+)", log)
+        return (found.group(1), log) if found else None
+
+    status, log = wait_until(exit_logged, 10, what="the hub to log how bob's server exited")
+    assert status == "0", f"the server did not exit by itself (exit status {status}; -9 is SIGKILL)"
+    assert "received signal 15, stopping" in log and "Shutting down" in log, "no normal shutdown"
+    assert "Interrupted..." not in log, "the server was sent SIGINT, which skips its shutdown"
+    assert took < 30, f"stopping took {took:.0f} s"
+    assert "b = 2" in notebook.read_text()

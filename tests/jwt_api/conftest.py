@@ -48,6 +48,7 @@ async def running(provider: FakeProvider, fake_hub: FakeHub) -> AsyncIterator[Ru
         prefix="/services/jwt/", bind_host="127.0.0.1", bind_port=0,
         knobs=ServiceKnobs(min_jwks_refetch_interval=0.5, introspection_cache_seconds=1.0),
     )
+    fake_hub.claims_of = provider.claims_of
     service = await JwtService.create(settings, await discover_async(provider.issuer))
     port = await service.listen()
     yield Running(service, fake_hub, provider, f"http://127.0.0.1:{port}/services/jwt")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,14 @@ from tornado.netutil import bind_sockets
 SERVICE_TOKEN = "service-token-never-forwarded"
 
 
+class Refusal(Exception):
+    """Raised by `FakeHub.claims_of` to make bearer-login answer with `status`."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"refused with {status}")
+        self.status = status
+
+
 @dataclass
 class FakeHub:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -22,6 +31,10 @@ class FakeHub:
     tokens: dict[str, str] = field(default_factory=dict)
     """hub token -> username"""
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """The `note` of every bearer-login."""
+    claims_of: Callable[[str], dict[str, Any] | None] | None = None
+    """What the real hub's verification would find in a bearer token (None: invalid)."""
     port: int = 0
     down: bool = False
     _server: HTTPServer | None = None
@@ -80,6 +93,8 @@ class _Api(web.RequestHandler):
             return self.reply(403, {"status": 403, "message": "Missing or invalid credentials."})
         if path == "user":
             return self.reply(200, {"name": user})
+        if method == "DELETE" and "/tokens/" in path:
+            return self.revoke(user, path)
         if path == "echo":
             self.set_header("Location", "/hub/api/users/x")
             self.set_header("Link", '<next>; rel="next"')
@@ -107,38 +122,34 @@ class _Api(web.RequestHandler):
         return self.reply(404, {"status": 404, "message": "Not Found"})
 
     def admin(self, method: str, path: str, body: Any) -> None:
-        hub, parts = self.hub, path.split("/")
-        if parts[0] == "users" and len(parts) == 2:
-            name = parts[1]
-            if method == "GET":
-                if name not in hub.users:
-                    return self.reply(404, {"status": 404, "message": "no such user"})
-                groups = sorted(g for g, m in hub.groups.items() if name in m)
-                return self.reply(200, {**hub.users[name], "groups": groups})
-            if method == "POST":
-                hub.users[name] = {"name": name, "admin": False, "groups": []}
-                return self.reply(201, hub.users[name])
-        if parts[0] == "users" and parts[2:3] == ["tokens"]:
-            if method == "POST":
-                token = secrets.token_hex(8)
-                hub.tokens[token] = parts[1]
-                return self.reply(201, {"token": token, "id": f"a{len(hub.tokens)}",
-                                        "note": body["note"], "expires_in": body["expires_in"]})
-            if method == "DELETE":
-                self.set_status(204)
-                return self.finish()
-        if parts[0] == "groups":
-            group = parts[1]
-            if len(parts) == 2 and method == "POST":
-                hub.groups.setdefault(group, set())
-                return self.reply(201, {"name": group})
-            if group not in hub.groups:
-                return self.reply(404, {"status": 404, "message": "no such group"})
-            if method == "POST":
-                hub.groups[group].update(body["users"])
-            else:
-                hub.groups[group].difference_update(body["users"])
-            return self.reply(200, {"name": group})
-        return self.reply(400, {"status": 400, "message": f"unexpected {method} {path}"})
+        """The service's own calls: only bearer-login, as the real hub's endpoint answers it."""
+        hub = self.hub
+        if (method, path) != ("POST", "notebooks/bearer-login"):
+            return self.reply(400, {"status": 400, "message": f"unexpected {method} {path}"})
+        try:
+            claims = hub.claims_of(body["token"]) if hub.claims_of else None
+        except Refusal as e:
+            return self.reply(e.status, {"status": e.status, "message": str(e)})
+        if claims is None:
+            return self.reply(401, {"status": 401, "message": "token not valid"})
+        name = claims["preferred_username"]
+        groups = set(claims.get("eduperson_entitlement") or [])
+        hub.users[name] = {"name": name, "admin": "admins" in groups, "groups": sorted(groups)}
+        for members in hub.groups.values():
+            members.discard(name)
+        for group in groups:
+            hub.groups.setdefault(group, set()).add(name)
+        token = secrets.token_hex(8)
+        hub.tokens[token] = name
+        hub.notes.append(body["note"])
+        return self.reply(201, {"token": token, "id": f"a{len(hub.tokens)}",
+                                "expires_in": body["expires_in"], "name": name})
+
+    def revoke(self, user: str, path: str) -> None:
+        """`DELETE users/<name>/tokens/<id>` with the token itself."""
+        if path.startswith(f"users/{user}/tokens/"):
+            self.set_status(204)
+            return self.finish()
+        return self.reply(403, {"status": 403, "message": "not your token"})
 
     get = head = post = delete = patch = put = options = handle  # type: ignore[assignment]

@@ -117,7 +117,7 @@ def without_volatile(value: Any) -> Any:
 
 @pytest.mark.parametrize("user", ["alice", "admin"])
 def test_parity_with_direct_hub_api(stack: Stack, user: str) -> None:
-    # the browser login also sets the hub's admin flag of an admin-group member
+    # the direct hub token comes from a browser login
     browser, _ = browser_login(stack, user)
     direct_token = hub_token(browser, stack, user)
     browser.close()
@@ -266,3 +266,120 @@ def test_hub_down_502_then_recovers(strict: Stack) -> None:
     wait_until(lambda: get(strict, token).status_code == 200, 120, 1.0,
                "the restarted hub to answer through /services/jwt")
 
+
+
+def forged_user_token(stack: Stack, username: str, groups: list[str]) -> str:
+    """A genuine-looking access token of `username` signed with the stack IdP's own key."""
+    idp = real_idp(stack)
+    return idp.token(idp.keys[0].kid, preferred_username=username, eduperson_entitlement=groups)
+
+
+def service_token(stack: Stack) -> str:
+    return (stack.data_dir / "secrets" / "jwt_service_token").read_text().strip()
+
+
+def test_admin_first_seen_through_the_api_is_a_hub_admin(stack: Stack) -> None:
+    wait_for_jwt_route(stack)
+    with jwt_api(stack, forged_user_token(stack, "dana", ["admins"])) as api:
+        me = api.get("/users/dana")
+        names = {u["name"] for u in api.get("/users").json()}
+    assert me.status_code == 200, me.text
+    assert me.json()["admin"] is True and me.json()["groups"] == ["admins"]
+    assert {"dana", "alice", "bob"} <= names, "an admin gets every user"
+
+
+def test_groups_follow_the_token_like_a_login(stack: Stack) -> None:
+    wait_for_jwt_route(stack)
+    for groups in (["physics", "researchers"], ["researchers"]):
+        with jwt_api(stack, forged_user_token(stack, "erin", groups)) as api:
+            me = api.get("/users/erin").json()
+        assert sorted(me["groups"]) == groups and me["admin"] is False
+
+
+BEARER_LOGIN = "/hub/api/notebooks/bearer-login"
+
+
+def test_bearer_login_needs_its_scope(stack: Stack, alice_token: str) -> None:
+    body = {"token": alice_token, "expires_in": 60, "note": "test"}
+    anonymous = httpx.post(f"{stack.hub_url}{BEARER_LOGIN}", json=body)
+    browser, _ = browser_login(stack, "alice")
+    own = hub_token(browser, stack, "alice")
+    browser.close()
+    with hub_api(stack, own) as api:
+        as_alice = api.post("/notebooks/bearer-login", json=body)
+    assert anonymous.status_code == 403 and as_alice.status_code == 403, as_alice.text
+    assert "custom:notebooks:bearer-login" in as_alice.json()["message"]
+
+
+@pytest.mark.parametrize("case", ["alg-none", "bad-signature", "expired", "wrong-issuer",
+                                  "other-issuer-claiming-ours", "unknown-opaque"])
+async def test_bearer_login_refuses_bad_tokens(stack: Stack, other_provider: FakeProvider,
+                                               case: str) -> None:
+    token, _ = forged_attacks(real_idp(stack), other_provider)[case]
+    with hub_api(stack, service_token(stack)) as api:
+        r = api.post("/notebooks/bearer-login", json={"token": token, "expires_in": 60})
+    assert r.status_code == 401, r.text
+    assert r.json()["status"] == 401
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"token": "x"}, 400), ({"expires_in": 60}, 400), ({"token": "a.b.c", "expires_in": 0}, 400),
+    ({"token": "a.b.c", "expires_in": 60, "note": 3}, 400), ([], 400),
+])
+def test_bearer_login_refuses_malformed_requests(stack: Stack, body: Any, status: int) -> None:
+    with hub_api(stack, service_token(stack)) as api:
+        assert api.post("/notebooks/bearer-login", json=body).status_code == status
+
+
+@pytest.fixture(scope="module")
+def admin_token(stack: Stack) -> str:
+    """A hub token of the demo admin (admin role), from a browser login."""
+    browser, _ = browser_login(stack, "admin")
+    try:
+        return hub_token(browser, stack, "admin")
+    finally:
+        browser.close()
+
+
+def test_bearer_login_refuses_users_outside_the_allowed_groups(stack: Stack,
+                                                               admin_token: str) -> None:
+    token = forged_user_token(stack, "mallory", ["visitors"])
+    with hub_api(stack, service_token(stack)) as api:
+        r = api.post("/notebooks/bearer-login", json={"token": token, "expires_in": 60})
+    assert r.status_code == 403 and "none of the groups" in r.json()["message"]
+    with hub_api(stack, admin_token) as admin:
+        assert admin.get("/users/mallory").status_code == 404, "no user was created"
+
+
+def test_bearer_login_issues_a_user_token_bounded_by_the_oidc_token(stack: Stack) -> None:
+    idp = real_idp(stack)
+    token = idp.token(idp.keys[0].kid, preferred_username="frank",
+                      eduperson_entitlement=["researchers"], exp=int(time.time()) + 90)
+    with hub_api(stack, service_token(stack)) as api:
+        r = api.post("/notebooks/bearer-login",
+                     json={"token": token, "expires_in": 3600, "note": "from a test"})
+    assert r.status_code == 201, r.text
+    issued = r.json()
+    assert issued["name"] == "frank" and issued["expires_in"] <= 90
+    with hub_api(stack, issued["token"]) as as_frank:
+        assert as_frank.get("/user").json()["name"] == "frank"
+        names = {u["name"] for u in as_frank.get("/users").json()}
+        assert names == {"frank"}, "the user's rights, no more"
+        assert as_frank.get("/proxy").status_code == 403
+        model = as_frank.get(f"/users/frank/tokens/{issued['id']}").json()
+        assert model["note"] == "from a test"
+        assert as_frank.delete(f"/users/frank/tokens/{issued['id']}").status_code == 204
+        assert as_frank.get("/user").status_code == 403, "revoked with itself"
+
+
+def test_bearer_login_keeps_the_browser_sessions_tokens(stack: Stack, admin_token: str) -> None:
+    bob, _ = browser_login(stack, "bob")
+    bob.close()
+    with hub_api(stack, admin_token) as admin:
+        before = admin.get("/users/bob").json()["auth_state"]
+        with hub_api(stack, service_token(stack)) as service:
+            login = service.post("/notebooks/bearer-login",
+                                 json={"token": oidc_token(stack, "bob"), "expires_in": 60})
+        assert login.status_code == 201, login.text
+        after = admin.get("/users/bob").json()["auth_state"]
+    assert before["refresh_token"] and after == before

@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from fake_hub import SERVICE_TOKEN
+from fake_hub import SERVICE_TOKEN, Refusal
 from fake_provider import attack_tokens
 from jwt_harness import Running
 
@@ -33,22 +33,30 @@ async def test_root_answers_hub_version(running: Running) -> None:
             assert r.status_code == 200 and r.json() == {"version": "6.1.1"}
 
 
-async def test_first_request_provisions_user_with_groups(running: Running) -> None:
+async def test_first_request_is_a_bearer_login_with_the_callers_token(running: Running) -> None:
     token = running.provider.token(eduperson_entitlement=["researchers", "physics"])
     async with running.client(token) as c:
         r = await c.get("/users/alice")
     assert r.status_code == 200, r.text
-    hub = running.hub
-    assert "alice" in hub.users
-    assert hub.groups == {"researchers": {"alice"}, "physics": {"alice"}}
+    method, path, headers = running.hub.requests[0]
+    assert (method, path) == ("POST", "notebooks/bearer-login")
+    assert headers["Authorization"] == f"token {SERVICE_TOKEN}"
+    assert running.hub.groups == {"researchers": {"alice"}, "physics": {"alice"}}
+    # every later call is made with alice's own hub token, never the service's
+    assert all(h["Authorization"] != f"token {SERVICE_TOKEN}" for _, _, h in running.hub.requests[1:])
 
 
-async def test_groups_synced_like_a_login(running: Running) -> None:
-    running.hub.users["alice"] = {"name": "alice", "admin": False, "groups": []}
-    running.hub.groups = {"old": {"alice"}, "researchers": set()}
+@pytest.mark.parametrize(("status", "expected"), [(401, 401), (403, 403), (503, 503), (500, 502)])
+async def test_bearer_login_refusals_map_to_our_errors(running: Running, status: int,
+                                                       expected: int) -> None:
+    def refuse(token: str) -> None:
+        raise Refusal(status)
+
+    running.hub.claims_of = refuse
     async with running.client(running.provider.token()) as c:
-        assert (await c.get("/users/alice")).status_code == 200
-    assert running.hub.groups == {"old": set(), "researchers": {"alice"}}
+        r = await c.get("/users/alice")
+    assert r.status_code == expected and r.json()["status"] == expected
+    assert running.hub.proxied() == []
 
 
 async def test_hub_token_reused_and_bounded_by_oidc_expiry(running: Running) -> None:
@@ -56,8 +64,8 @@ async def test_hub_token_reused_and_bounded_by_oidc_expiry(running: Running) -> 
     async with running.client(running.provider.token(exp=exp)) as c:
         for _ in range(5):
             assert (await c.get("/users/alice")).status_code == 200
-    mints = [r for r in running.hub.requests if r[0] == "POST" and r[1].endswith("/tokens")]
-    assert len(mints) == 1
+    logins = [r for r in running.hub.requests if r[1] == "notebooks/bearer-login"]
+    assert len(logins) == 1
     tokens = running.service.upstream.tokens
     cached = tokens._tokens.get("alice")
     assert cached is not None and cached.expires_at <= exp + 1
@@ -74,8 +82,8 @@ async def test_concurrent_first_requests_mint_once(running: Running) -> None:
 async def test_note_says_where_token_came_from(running: Running) -> None:
     async with running.client(running.provider.token()) as c:
         await c.get("/users/alice")
-    mint = next(r for r in running.hub.requests if r[1].endswith("/tokens"))
-    assert mint[0] == "POST"
+    assert running.hub.notes == [
+        f"notebooks jwt service: OIDC bearer token of {running.provider.issuer}"]
 
 
 async def test_forwarding_preserves_status_headers_body(running: Running) -> None:
@@ -256,3 +264,14 @@ async def test_revoke_all_on_close(running: Running) -> None:
     await running.service.upstream.tokens.revoke_all()
     deletes = [r for r in running.hub.requests if r[0] == "DELETE" and "/tokens/" in r[1]]
     assert len(deletes) == 1
+
+
+async def test_changed_groups_mean_a_new_bearer_login(running: Running) -> None:
+    p = running.provider
+    async with running.client() as c:
+        for groups in (["researchers", "physics"], ["researchers", "physics"], ["researchers"]):
+            token = p.token(eduperson_entitlement=groups)
+            r = await c.get("/users/alice", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200, r.text
+    assert running.service.upstream.tokens.minted == 2
+    assert running.hub.groups == {"researchers": {"alice"}, "physics": set()}

@@ -20,8 +20,12 @@ from tornado.httpclient import HTTPClientError
 from traitlets import Float, List, Unicode, default
 
 from notebooks_service.auth.admission import Admission, MissingUsernameClaim, admit
+from notebooks_service.auth.bearer_login import ROUTE as BEARER_LOGIN_ROUTE
+from notebooks_service.auth.bearer_login import BearerLoginHandler
 from notebooks_service.config.schema import OidcSection
+from notebooks_service.oidc.bearer import BearerClaims, bearer_claims, looks_like_jwt
 from notebooks_service.oidc.discovery import ProviderMetadata, discover
+from notebooks_service.oidc.introspect import Introspector
 from notebooks_service.oidc.verify import InvalidToken, JwtVerifier, ProviderUnavailable
 
 
@@ -33,8 +37,12 @@ class RefreshUnavailable(Exception):
     """The IdP could not be reached; the current tokens stay in place."""
 
 
-def _looks_like_jwt(token: str) -> bool:
-    return token.count(".") == 2
+def keep_session_tokens(authenticator: Any, auth_model: dict[str, Any],
+                        existing: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A bearer-token login carries no tokens of its own: it keeps those of the browser session
+    (which refresh and token delivery depend on) instead of erasing them."""
+    new = auth_model.get("auth_state")
+    return existing if new is None else new
 
 
 class NotebooksAuthenticator(GenericOAuthenticator):
@@ -82,6 +90,13 @@ class NotebooksAuthenticator(GenericOAuthenticator):
     def _enable_auth_state_default(self) -> bool:
         return True
 
+    @default("reconcile_auth_state_hook")
+    def _reconcile_auth_state_hook_default(self) -> Any:
+        return keep_session_tokens
+
+    def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
+        return [*super().get_handlers(app), (BEARER_LOGIN_ROUTE, BearerLoginHandler)]
+
     @cached_property
     def provider(self) -> ProviderMetadata:
         """The issuer's discovery document, fetched once when first needed (at hub start)."""
@@ -109,6 +124,17 @@ class NotebooksAuthenticator(GenericOAuthenticator):
             audience=self.access_token_audience or None,
         )
 
+    @cached_property
+    def introspector(self) -> Introspector | None:
+        """For opaque bearer tokens; None when the provider publishes no introspection endpoint."""
+        if not self.provider.introspection_endpoint:
+            return None
+        return Introspector(self.provider, self.client_id, self.client_secret)
+
+    async def bearer_claims(self, token: str) -> BearerClaims:
+        """Verified claims of an access token presented as a bearer token (bearer-login)."""
+        return await bearer_claims(token, self.verifier, self.introspector)
+
     @property
     def admission_rules(self) -> OidcSection:
         """The admission settings in the shape the shared `admit` function takes."""
@@ -129,7 +155,7 @@ class NotebooksAuthenticator(GenericOAuthenticator):
             if id_token:
                 claims = await self.verifier.verify(id_token, audience=self.client_id)
             access_token = token_info["access_token"]
-            if _looks_like_jwt(access_token):
+            if looks_like_jwt(access_token):
                 await self.verifier.verify(access_token)
         except InvalidToken as exc:
             self.log.warning("Rejected a token from %s: %s", self.issuer, exc)

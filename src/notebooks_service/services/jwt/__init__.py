@@ -9,13 +9,16 @@ Run beside the hub (by `notebooks up`) as `python -m notebooks_service.services.
   audience, algorithms), optionally as `{"oidc": {...}, "service": {...knobs}}`; see
   `settings.write_settings`.
 
-Hub config, two lines (plus writing the settings file and running the process)::
+Hub config, three lines (plus writing the settings file and running the process), with
+`NotebooksAuthenticator` as the hub's authenticator (it serves the bearer-login endpoint)::
 
     c.JupyterHub.services.append(hub_service_definition(service_url, api_token))
+    c.JupyterHub.custom_scopes.update(hub_custom_scopes())
     c.JupyterHub.load_roles.append(hub_role_definition())
 """
 
 from notebooks_service.services.jwt.definition import (
+    hub_custom_scopes,
     hub_role_definition,
     hub_service_definition,
 )
@@ -23,6 +26,7 @@ from notebooks_service.services.jwt.settings import SETTINGS_ENV, write_settings
 
 __all__ = [
     "SETTINGS_ENV",
+    "hub_custom_scopes",
     "hub_role_definition",
     "hub_service_definition",
     "write_settings",

@@ -56,16 +56,15 @@ class ProxyHandler:
             return json_error(404, "Not Found")
         try:
             identity = await self.auth.identify(request.headers.get("Authorization"))
+            body = await request.read()
+            response = await self.upstream.open(identity, request.method, path,
+                                                request.query_string, request.headers, body)
         except InvalidToken as e:
             return json_error(401, str(e), INVALID_TOKEN)
         except NotAdmitted as e:
             return json_error(403, str(e))
         except ProviderUnavailable as e:
             return json_error(503, f"identity provider unavailable: {e}")
-        body = await request.read()
-        try:
-            response = await self.upstream.open(identity, request.method, path,
-                                                request.query_string, request.headers, body)
         except BadPath:
             return json_error(404, "Not Found")
         except HubUnavailable as e:

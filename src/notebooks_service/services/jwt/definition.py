@@ -1,22 +1,20 @@
-"""What the hub config needs to run this service: its `services` entry and its role.
+"""What the hub config needs to run this service: its `services` entry, its role and scope.
 
-Least privilege for what the service must do itself (everything else runs with user tokens):
-- `admin:users`: `POST /users/{name}` (create a user first seen through the API) requires it,
-  and it includes reading a user's groups; there is no narrower scope for creating users.
-- `admin:groups`: create a group the first time a user carries it (`POST /groups/{name}`);
-  it includes `groups`, needed to add and remove members.
-- `tokens`: `POST /users/{name}/tokens` by a non-self requester is allowed when the requester's
-  `tokens` scope covers that user; the token gets the hub's default `inherit` scope, i.e. exactly
-  the user's own permissions, never the service's. Also lets us revoke them at shutdown.
-Not granted: `admin` (the service cannot set the `admin` flag), servers,
-proxy, shutdown, `access:services`.
+Least privilege: the service holds one custom scope, `custom:notebooks:bearer-login`, which lets it
+hand a caller's OIDC token to the hub's bearer-login endpoint (`auth/bearer_login.py`). The hub
+verifies that token itself, records the login as a browser login would (groups, `admin` flag) and
+returns a hub token of that user with the user's own permissions. The service cannot create users,
+change groups, or mint a token without a valid OIDC token of that user; every proxied request runs
+with the user's token, so the hub's RBAC decides. Minted tokens are revoked with themselves.
 """
 
 from __future__ import annotations
 
+from notebooks_service.auth.bearer_login import LOGIN_SCOPE, LOGIN_SCOPE_DESCRIPTION
+
 SERVICE_NAME = "jwt"
 ROLE_NAME = "notebooks-jwt-service"
-SCOPES = ("admin:users", "admin:groups", "tokens")
+SCOPES = (LOGIN_SCOPE,)
 
 
 def hub_service_definition(url: str, api_token: str) -> dict:
@@ -28,8 +26,13 @@ def hub_service_definition(url: str, api_token: str) -> dict:
     return {"name": SERVICE_NAME, "url": url, "api_token": api_token, "display": False}
 
 
+def hub_custom_scopes() -> dict[str, dict[str, str]]:
+    """The `c.JupyterHub.custom_scopes` entries the service's role refers to."""
+    return {LOGIN_SCOPE: {"description": LOGIN_SCOPE_DESCRIPTION}}
+
+
 def hub_role_definition() -> dict:
-    """The `c.JupyterHub.load_roles` entry granting the service its scopes."""
+    """The `c.JupyterHub.load_roles` entry granting the service its scope."""
     return {
         "name": ROLE_NAME,
         "description": "OIDC bearer-token access to the hub API (/services/jwt)",

@@ -1,6 +1,6 @@
-"""The service's own dealings with the hub: provisioning users and minting per-user tokens.
+"""The service's own dealings with the hub: per-user hub tokens obtained by bearer-login.
 
-Only these calls use the service's token; proxied requests use the user's token so that the hub's
+Only bearer-login uses the service's token; proxied requests use the user's token so that the hub's
 RBAC decides what the caller may do. Per-user tokens live in memory only, are reused until shortly
 before they expire and are minted to expire no later than the OIDC token that caused them.
 """
@@ -19,11 +19,15 @@ from urllib.parse import quote
 
 import aiohttp
 
+from notebooks_service.auth.admission import Admission
+from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable
 from notebooks_service.services.jwt.cache import TtlCache
-from notebooks_service.services.jwt.identity import Identity
+from notebooks_service.services.jwt.identity import Identity, NotAdmitted
 
 log = logging.getLogger(__name__)
 
+BEARER_LOGIN_PATH = "notebooks/bearer-login"
+"""Relative to the hub API URL: see notebooks_service.auth.bearer_login."""
 TOKEN_NOTE_PREFIX = "notebooks jwt service"
 """Start of the `note` of every hub token minted here, visible in the user's token page."""
 
@@ -54,6 +58,8 @@ class HubToken:
     username: str
     expires_at: float
     lifetime: float
+    admission: Admission
+    """Groups and admin flag the hub recorded at the bearer-login that issued this token."""
 
     def fresh(self, now: float) -> bool:
         """Usable for another request: not within the last tenth (at most 30 s) of its life."""
@@ -64,69 +70,50 @@ def q(name: str) -> str:
     return quote(name, safe="")
 
 
-class HubAdmin:
-    """Calls the hub API with the service's own token (user provisioning and token minting)."""
+class HubLogin:
+    """The service's own hub calls: bearer-login (which provisions the user as a browser login
+    would and issues their token) and revoking issued tokens with themselves."""
 
     def __init__(self, http: aiohttp.ClientSession, api_url: str, service_token: str) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
-        self._headers = {"Authorization": f"token {service_token}"}
+        self._service_token = service_token
 
-    async def call(self, method: str, path: str, body: Any = None) -> HubReply:
+    async def call(self, method: str, path: str, token: str, body: Any = None) -> HubReply:
         try:
             async with self._http.request(method, f"{self._api_url}/{path}", json=body,
-                                          headers=self._headers) as response:
+                                          headers={"Authorization": f"token {token}"}
+                                          ) as response:
                 raw = await response.read()
                 return HubReply(response.status, _json_or_none(raw), response.reason or "")
         except (TimeoutError, aiohttp.ClientError) as e:
             log.warning("hub %s %s failed: %s", method, path, type(e).__name__)
             raise HubUnavailable("hub unreachable") from None
 
-    def _expect(self, reply: HubReply, what: str, *ok: int) -> HubReply:
-        if reply.status not in ok:
-            message = reply.message()
-            log.error("hub refused to %s: HTTP %s %s", what, reply.status, message)
-            raise HubUnavailable(f"hub refused to {what}: {message}")
-        return reply
-
-    async def ensure_user(self, identity: Identity) -> None:
-        """Create the user if needed and set their groups exactly as a browser login would."""
-        name = identity.username
-        response = await self.call("GET", f"users/{q(name)}")
-        if response.status == 404:
-            created = await self.call("POST", f"users/{q(name)}", {})
-            self._expect(created, f"create user {name!r}", 201, 409)
-            log.info("created hub user %s (first seen through the API)", name)
-            current: set[str] = set()
-        else:
-            current = set(self._expect(response, f"read user {name!r}", 200).data["groups"])
-        wanted = set(identity.admission.groups)
-        for group in sorted(wanted - current):
-            await self._add_to_group(name, group)
-        for group in sorted(current - wanted):
-            removed = await self.call("DELETE", f"groups/{q(group)}/users", {"users": [name]})
-            self._expect(removed, f"remove {name!r} from group {group!r}", 200, 404)
-        if wanted != current:
-            log.info("groups of %s set to %s", name, ", ".join(sorted(wanted)) or "(none)")
-
-    async def _add_to_group(self, name: str, group: str) -> None:
-        added = await self.call("POST", f"groups/{q(group)}/users", {"users": [name]})
-        if added.status == 404:
-            created = await self.call("POST", f"groups/{q(group)}", {})
-            self._expect(created, f"create group {group!r}", 201, 409)
-            added = await self.call("POST", f"groups/{q(group)}/users", {"users": [name]})
-        self._expect(added, f"add {name!r} to group {group!r}", 200)
-
-    async def mint(self, identity: Identity, expires_in: int) -> dict[str, Any]:
-        """A new token for the user with the user's own permissions (the hub's `inherit`)."""
+    async def login(self, identity: Identity, expires_in: int) -> dict[str, Any]:
+        """The hub's answer to bearer-login: `name`, `token`, `id` and `expires_in` (capped by
+        the hub at the OIDC token's expiry)."""
         note = f"{TOKEN_NOTE_PREFIX}: OIDC bearer token of {identity.issuer}"
-        response = await self.call("POST", f"users/{q(identity.username)}/tokens",
-                                   {"expires_in": expires_in, "note": note})
-        return self._expect(response, f"issue a token for {identity.username!r}", 201).data
+        reply = await self.call("POST", BEARER_LOGIN_PATH, self._service_token,
+                                {"token": identity.bearer, "expires_in": expires_in,
+                                 "note": note})
+        if reply.status == 201:
+            return reply.data
+        message = reply.message()
+        if reply.status == 401:
+            raise InvalidToken(message)
+        if reply.status == 403:
+            raise NotAdmitted(message)
+        if reply.status == 503:
+            raise ProviderUnavailable(message)
+        log.error("hub refused the bearer-login of %s: HTTP %s %s", identity.username,
+                  reply.status, message)
+        raise HubUnavailable(f"hub refused to log {identity.username!r} in: {message}")
 
-    async def revoke(self, username: str, token_id: str) -> None:
+    async def revoke(self, token: HubToken) -> None:
         with contextlib.suppress(HubUnavailable):
-            await self.call("DELETE", f"users/{q(username)}/tokens/{q(token_id)}")
+            await self.call("DELETE", f"users/{q(token.username)}/tokens/{q(token.token_id)}",
+                            token.token)
 
 
 def _json_or_none(raw: bytes) -> Any:
@@ -137,11 +124,11 @@ def _json_or_none(raw: bytes) -> Any:
 
 
 class UserTokens:
-    """Per-user hub tokens: provision and mint on a miss, one mint at a time per user."""
+    """Per-user hub tokens: a bearer-login on a miss, one at a time per user."""
 
-    def __init__(self, admin: HubAdmin, *, max_lifetime: int = 3600, max_users: int = 10_000,
+    def __init__(self, hub: HubLogin, *, max_lifetime: int = 3600, max_users: int = 10_000,
                  clock: Callable[[], float] = time.time) -> None:
-        self.admin = admin
+        self.hub = hub
         self.max_lifetime = max_lifetime
         self._clock = clock
         self._tokens: TtlCache[HubToken] = TtlCache(max_users, clock)
@@ -152,7 +139,10 @@ class UserTokens:
         """A usable token and whether it was just minted."""
         cached = self._tokens.get(identity.username)
         if cached is not None and cached.fresh(self._clock()):
-            return cached, False
+            if cached.admission == identity.admission:
+                return cached, False
+            # groups changed at the IdP: log in again, as a browser login would update them
+            log.info("groups of %s changed; logging in again", identity.username)
         pending = self._inflight.get(identity.username)
         if pending is not None:
             return await asyncio.shield(pending), True
@@ -174,12 +164,12 @@ class UserTokens:
         lifetime = int(min(self.max_lifetime, identity.expires_at - now))
         if lifetime < 1:
             lifetime = 1
-        await self.admin.ensure_user(identity)
-        model = await self.admin.mint(identity, lifetime)
+        model = await self.hub.login(identity, lifetime)
         self.minted += 1
+        lifetime = int(model.get("expires_in") or lifetime)
         token = HubToken(token=model["token"], token_id=str(model["id"]),
                          username=identity.username, expires_at=now + lifetime,
-                         lifetime=lifetime)
+                         lifetime=lifetime, admission=identity.admission)
         self._tokens.put(identity.username, token, token.expires_at)
         log.info("issued hub token %s for %s, valid %ds", token.token_id, identity.username,
                  lifetime)
@@ -194,6 +184,6 @@ class UserTokens:
     async def revoke_all(self) -> None:
         """Best-effort revocation of every token still cached (at shutdown)."""
         tokens = self._tokens.values()
-        await asyncio.gather(*(self.admin.revoke(t.username, t.token_id) for t in tokens))
+        await asyncio.gather(*(self.hub.revoke(t) for t in tokens))
         for t in tokens:
             self._tokens.pop(t.username)

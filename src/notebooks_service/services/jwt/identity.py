@@ -12,13 +12,14 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from notebooks_service.auth.admission import Admission, MissingUsernameClaim, admit
 from notebooks_service.config.schema import OidcSection
+from notebooks_service.oidc.bearer import bearer_claims
 from notebooks_service.oidc.introspect import Introspector
-from notebooks_service.oidc.verify import InvalidToken, JwtVerifier, check_characters
+from notebooks_service.oidc.verify import InvalidToken, JwtVerifier
 from notebooks_service.services.jwt.cache import TtlCache
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class Identity:
     """When the OIDC token stops being valid (epoch seconds)."""
     issuer: str
     subject: str
+    bearer: str = field(repr=False, compare=False)
+    """The token itself, handed to the hub's bearer-login when a hub token is needed."""
 
     @property
     def username(self) -> str:
@@ -54,10 +57,6 @@ def bearer_token(header: str | None) -> str:
 
 def token_key(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
-
-
-def looks_like_jwt(token: str) -> bool:
-    return token.count(".") == 2
 
 
 class BearerAuth:
@@ -107,18 +106,16 @@ class BearerAuth:
 
     async def _verify(self, token: str) -> tuple[Identity, float]:
         now = self._clock()
-        if looks_like_jwt(token):
-            claims = await self.verifier.verify(token)
-            identity = self._identity(claims)
+        verified = await bearer_claims(token, self.verifier, self.introspector)
+        if not verified.introspected:
+            identity = self._identity(token, verified.claims)
             return identity, identity.expires_at
-        if self.introspector is None:
-            raise InvalidToken("opaque tokens are not accepted")
-        check_characters(token)
-        claims = await self.introspector.introspect(token)
-        identity = self._identity(claims, default_lifetime=self.introspection_cache_seconds)
+        identity = self._identity(token, verified.claims,
+                                  default_lifetime=self.introspection_cache_seconds)
         return identity, min(identity.expires_at, now + self.introspection_cache_seconds)
 
-    def _identity(self, claims: dict[str, Any], default_lifetime: float = 0.0) -> Identity:
+    def _identity(self, token: str, claims: dict[str, Any], default_lifetime: float = 0.0
+                  ) -> Identity:
         try:
             admission = admit(claims, self.oidc)
         except MissingUsernameClaim as e:
@@ -129,5 +126,5 @@ class BearerAuth:
         expires_at = float(exp) if isinstance(exp, int | float) else fallback
         return Identity(admission=admission, expires_at=expires_at,
                         issuer=str(claims.get("iss") or self.verifier.metadata.issuer),
-                        subject=str(claims.get("sub") or ""))
+                        subject=str(claims.get("sub") or ""), bearer=token)
 

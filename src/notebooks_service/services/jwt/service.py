@@ -13,7 +13,7 @@ from notebooks_service.oidc.discovery import ProviderMetadata, discover_async
 from notebooks_service.oidc.introspect import Introspector
 from notebooks_service.oidc.verify import JwtVerifier
 from notebooks_service.services.jwt.app import make_server
-from notebooks_service.services.jwt.hub import HubAdmin, UserTokens
+from notebooks_service.services.jwt.hub import HubLogin, UserTokens
 from notebooks_service.services.jwt.identity import BearerAuth
 from notebooks_service.services.jwt.settings import Settings
 from notebooks_service.services.jwt.upstream import Upstream, hub_session
@@ -56,7 +56,7 @@ class JwtService:
                           introspection_cache_seconds=knobs.introspection_cache_seconds,
                           cache_size=knobs.identity_cache_size)
         hub_http = hub_session()
-        tokens = UserTokens(HubAdmin(hub_http, settings.api_url, settings.api_token),
+        tokens = UserTokens(HubLogin(hub_http, settings.api_url, settings.api_token),
                             max_lifetime=knobs.hub_token_max_lifetime)
         upstream = Upstream(hub_http, settings.api_url, tokens, timeout=knobs.hub_timeout)
         server = make_server(settings.prefix, auth, upstream, access_log=access_log)
