@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# Runs the test suite against real processes (installing what is missing first, Chromium included).
-# Arguments go to pytest.
+# Runs the test suite against real processes (installing what is missing first: the package, the user
+# environment, configurable-http-proxy, and Debian's Chromium and PostgreSQL). Arguments go to pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$root/scripts/bootstrap.sh" test
-if ! command -v chromium >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    else
-        echo "Chromium is required for the browser tests: sudo apt-get install chromium" >&2; exit 1
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)               # browser tests
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)  # credits tests
+apt_pid=""
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "The tests need: sudo apt-get install ${missing[*]}" >&2; exit 1
     fi
+    # one apt run, in the background while the Python environments are built
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" \
+        >/dev/null) &
+    apt_pid=$!
 fi
-if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    else
-        echo "PostgreSQL is required for the credits tests: sudo apt-get install postgresql" >&2; exit 1
-    fi
+bash "$root/scripts/bootstrap.sh" test
+if [ -n "$apt_pid" ] && ! wait "$apt_pid"; then
+    echo "apt-get install ${missing[*]} failed" >&2; exit 1
 fi
 export PATH="$root/.node/node_modules/.bin:$root/.venv/bin:$PATH"
 cd "$root"
