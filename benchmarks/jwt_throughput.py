@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -73,27 +74,40 @@ async def run(name: str, url: str, headers: dict[str, str], clients: int, second
     return Result(name, len(latencies), errors, time.perf_counter() - begin, latencies)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time consumed so far by process `pid` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(base: str, user: str, jwt: str, hub_token: str, clients: int, seconds: float,
-                  rounds: int) -> tuple[Result, Result]:
+                  rounds: int, cpu_of_service: Callable[[], float] | None = None
+                  ) -> tuple[Result, Result, float | None]:
+    """(direct, jwt, CPU seconds the JWT service spent during the jwt rounds, if measurable)."""
     direct_url, jwt_url = f"{base}/hub/api/users/{user}", f"{base}/services/jwt/users/{user}"
     direct_h, jwt_h = {"Authorization": f"token {hub_token}"}, {"Authorization": f"Bearer {jwt}"}
     await run("warm-up", jwt_url, jwt_h, clients, min(seconds, 1.0))
     await run("warm-up", direct_url, direct_h, clients, min(seconds, 1.0))
     totals = {"direct": Result("direct /hub/api", 0, 0, 0.0, []),
               "jwt": Result("jwt /services/jwt", 0, 0, 0.0, [])}
+    service_cpu = 0.0
     for _ in range(rounds):  # alternate to spread any drift over both paths
         for key, url, headers in (("direct", direct_url, direct_h), ("jwt", jwt_url, jwt_h)):
+            cpu_before = cpu_of_service() if cpu_of_service and key == "jwt" else 0.0
             r = await run(key, url, headers, clients, seconds)
+            if cpu_of_service and key == "jwt":
+                service_cpu += cpu_of_service() - cpu_before
             t = totals[key]
             t.requests += r.requests
             t.errors += r.errors
             t.seconds += r.seconds
             t.latencies += r.latencies
-    return totals["direct"], totals["jwt"]
+    return totals["direct"], totals["jwt"], service_cpu if cpu_of_service else None
 
 
-def own_stack() -> tuple[str, str, str, str, Callable[[], None]]:
-    """Start `notebooks up` (test helpers); returns (base, user, jwt, hub token, stop)."""
+def own_stack() -> tuple[str, str, str, str, Callable[[], None], Callable[[], float]]:
+    """Start `notebooks up` (test helpers); returns (base, user, jwt, hub token, stop, CPU
+    seconds used so far by the JWT service)."""
     sys.path[:0] = [str(REPO), str(TESTS / "oidc"), str(TESTS / "jwt_api")]
     from realstack import oidc_token, wait_for_jwt_route
 
@@ -115,7 +129,9 @@ def own_stack() -> tuple[str, str, str, str, Callable[[], None]]:
             direct = hub_token(browser, stack, USER)
         finally:
             browser.close()
-        return stack.hub_url, USER, oidc_token(stack, USER), direct, stop
+        (pid,) = stack.service_processes("notebooks_service.services.jwt")
+        return (stack.hub_url, USER, oidc_token(stack, USER), direct, stop,
+                lambda: process_cpu_seconds(pid))
     except BaseException:
         stop()
         raise
@@ -135,16 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     if args.short:
         args.seconds, args.rounds, args.clients = 1.0, 1, 2
-    stop = None
+    stop, cpu_of_service = None, None
     if args.url:
         if not (args.user and args.jwt and args.hub_token):
             parser.error("--url needs --user, --jwt and --hub-token")
         base, user, jwt, hub_token = args.url.rstrip("/"), args.user, args.jwt, args.hub_token
     else:
-        base, user, jwt, hub_token, stop = own_stack()
+        base, user, jwt, hub_token, stop, cpu_of_service = own_stack()
     try:
-        direct, via_jwt = asyncio.run(measure(base, user, jwt, hub_token, args.clients,
-                                              args.seconds, args.rounds))
+        direct, via_jwt, service_cpu = asyncio.run(measure(
+            base, user, jwt, hub_token, args.clients, args.seconds, args.rounds, cpu_of_service))
     finally:
         if stop:
             stop()
@@ -152,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     print(direct.line())
     print(via_jwt.line())
     ratio = via_jwt.rate / direct.rate if direct.rate else 0.0
+    if service_cpu is not None and via_jwt.requests:
+        print(f"JWT service CPU: {service_cpu / via_jwt.requests * 1000:.2f} ms per request")
     print(f"ratio jwt/direct: {ratio:.3f} (goal >= 0.9)")
     return 1 if direct.errors or via_jwt.errors else 0
 
