@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from notebooks_service.services.credits.bulk import insert_rows, matching, update_rows
 from notebooks_service.services.credits.choices import (
     Choice,
     ChoiceError,
@@ -103,16 +104,18 @@ class Tracked:
 
 
 TABLE = RunningServer.__table__
+TRACKED = select(*(TABLE.c[f.name] for f in fields(Tracked)))
+"""The rows in `Tracked`'s field order: positional construction is much cheaper than keywords."""
 
 
 def _track(session: Session, settings: CreditsSection, servers: list[ServerSnapshot], now: datetime
            ) -> list[Tracked]:
     """Rows for exactly the ready servers: gone ones are dropped, new ones start being charged now."""
     seen = {s.key: s for s in servers}
-    rows = {r.server: r for r in (Tracked(**m) for m in session.execute(select(TABLE)).mappings())}
+    rows = {r.server: r for r in (Tracked(*row) for row in session.execute(TRACKED))}
     gone = [key for key in rows if key not in seen]
-    for part in range(0, len(gone), 500):
-        session.execute(delete(TABLE).where(TABLE.c.server.in_(gone[part:part + 500])))
+    for where in matching(session, TABLE.c.server, gone):
+        session.execute(delete(TABLE).where(where))
     fresh = []
     for key, server in seen.items():
         choice = None if key in rows else _choice_for(settings, server)
@@ -123,17 +126,13 @@ def _track(session: Session, settings: CreditsSection, servers: list[ServerSnaps
             profile=choice.profile, price=price_micro(settings.profiles[choice.profile]),
             ready_since=now, charged_until=now)
         fresh.append(rows[key])
-    if fresh:
-        session.execute(insert(TABLE), [dict(vars(row)) for row in fresh])
+    insert_rows(session, TABLE, [dict(vars(row)) for row in fresh])
     return [rows[key] for key in seen if key in rows]
 
 
 def _save(session: Session, rows: list[Tracked], column: str) -> None:
-    """Write one column of `rows` back (executemany)."""
-    if rows:
-        session.execute(update(TABLE).where(TABLE.c.server == bindparam("key"))
-                        .values({column: bindparam("value")}),
-                        [{"key": r.server, "value": getattr(r, column)} for r in rows])
+    """Write one column of `rows` back."""
+    update_rows(session, TABLE, "server", column, [(r.server, getattr(r, column)) for r in rows])
 
 
 def _charge(session: Session, rows: Iterable[Tracked], interval: int, seconds: int, now: datetime
@@ -157,7 +156,8 @@ def _charge(session: Session, rows: Iterable[Tracked], interval: int, seconds: i
     charged = [pending[entry.key][0] for entry in posted if entry.key]
     for row in charged:
         row.charged_until = now
-    _save(session, charged, "charged_until")
+    for where in matching(session, TABLE.c.server, [row.server for row in charged]):
+        session.execute(update(TABLE).where(where).values(charged_until=now))
     return posted
 
 

@@ -20,6 +20,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
+    """Send list parameters (the columns of `bulk`'s set-based statements) in binary: psycopg's text
+    format quotes each element in Python, which cost 0.15 s per cycle with 10,000 running servers."""
+    from psycopg.types.array import ListBinaryDumper
+
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
+
+
 def _connect_args(url: str) -> dict[str, Any]:
     """psycopg prepares a statement on its fifth use, and PostgreSQL may then plan it generically:
     `id IN (500 parameters)` becomes a linear search per row instead of a hash lookup, which made a
@@ -30,10 +38,13 @@ def _connect_args(url: str) -> dict[str, Any]:
 
 
 def open_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets the pragmas the hub and the service need to share it."""
+    """An engine for `url`; SQLite gets the pragmas the hub and the service need to share it,
+    psycopg binary arrays."""
     engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), **_connect_args(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif engine.dialect.driver == "psycopg":
+        event.listen(engine, "connect", _binary_arrays)
     return engine
 
 

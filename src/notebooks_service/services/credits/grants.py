@@ -7,7 +7,6 @@ users are looked at; periods count from the Unix epoch, so every service agrees 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -29,42 +28,42 @@ def grant_wallet(group: str, user: str, wallet_kind: str) -> str:
 
 
 def due_grants(settings: CreditsSection, members: Iterable[tuple[str, Iterable[str]]], now: datetime
-               ) -> list[tuple[str, NewEntry]]:
-    """(group, grant) of this period for (user, groups) pairs, before caps; deduplicated by key."""
-    lifetime = timedelta(days=settings.grant_lifetime_days)
-    entries: dict[str, tuple[str, NewEntry]] = {}
+               ) -> dict[str, tuple[str, str]]:
+    """This period's grant keys for (user, groups) pairs, each with its (group, wallet).
+
+    Only keys: nearly all of them are posted already, and a cycle looks at thousands of users.
+    """
+    periods = {group: int(now.timestamp() // (grant.period_days * 86400))
+               for group, grant in settings.grants.items()}
+    due: dict[str, tuple[str, str]] = {}
     for user, groups in members:
         for group in groups:
-            grant = settings.grants.get(group)
-            if grant is None:
-                continue
-            wallet = grant_wallet(group, user, grant.wallet)
-            period = int(now.timestamp() // (grant.period_days * 86400))
-            key = f"grant:{group}:{wallet}:{period}"
-            if key not in entries:
-                entries[key] = (group, NewEntry(
-                    time=now, wallet=wallet, kind="grant", amount=to_micro(grant.amount),
-                    actor="credits", reason=f"periodic grant for group {group}", key=key,
-                    expires_at=now + lifetime))
-    return list(entries.values())
+            if group in periods:
+                wallet = grant_wallet(group, user, settings.grants[group].wallet)
+                due.setdefault(f"grant:{group}:{wallet}:{periods[group]}", (group, wallet))
+    return due
 
 
 def apply_grants(session: Session, settings: CreditsSection,
                  members: Iterable[tuple[str, Iterable[str]]], now: datetime) -> list[NewEntry]:
     """Post this period's grants not yet posted, each limited by its group's cap; the caller commits."""
-    candidates = due_grants(settings, members, now)
-    known = existing_keys(session, [e.key for _, e in candidates if e.key])
-    todo = [(group, e) for group, e in candidates if e.key not in known]
+    due = due_grants(settings, members, now)
+    known = existing_keys(session, due)
+    todo = [(key, *due[key]) for key in due if key not in known]
     if not todo:
         return []
-    current = balances(session, [e.wallet for _, e in todo])
-    capped: list[NewEntry] = []
-    for group, entry in todo:
-        cap = settings.grants[group].cap
-        amount = entry.amount
-        if cap:
-            amount = max(0, min(amount, to_micro(cap) - current[entry.wallet]))
-        current[entry.wallet] += amount
-        reason = entry.reason if amount == entry.amount else f"{entry.reason} (capped at {cap:g})"
-        capped.append(replace(entry, amount=amount, reason=reason))
-    return post(session, capped)
+    current = balances(session, [wallet for _, _, wallet in todo])
+    lifetime = timedelta(days=settings.grant_lifetime_days)
+    entries: list[NewEntry] = []
+    for key, group, wallet in todo:
+        grant = settings.grants[group]
+        amount = full = to_micro(grant.amount)
+        if grant.cap:
+            amount = max(0, min(amount, to_micro(grant.cap) - current[wallet]))
+        current[wallet] += amount
+        reason = f"periodic grant for group {group}"
+        entries.append(NewEntry(
+            time=now, wallet=wallet, kind="grant", amount=amount, actor="credits", key=key,
+            reason=reason if amount == full else f"{reason} (capped at {grant.cap:g})",
+            expires_at=now + lifetime))
+    return post(session, entries)

@@ -6,21 +6,19 @@ skipped, so a retried accounting cycle or a restarted service never posts twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from notebooks_service.services.credits.bulk import insert_rows, matching, update_rows
 from notebooks_service.services.credits.db import open_engine, upgrade
 from notebooks_service.services.credits.models import MICRO, Entry, Wallet
 
 KIND_SIGNS = {"grant": 1, "refund": 1, "adjustment": 0, "charge": -1, "expiry": -1}
 """Entry kinds and the sign their amounts must have (0: either)."""
-
-CHUNK = 500
-"""Bound on IN-lists, below every database's parameter limit."""
 
 
 def personal_wallet(user: str) -> str:
@@ -57,24 +55,19 @@ class NewEntry:
     lot_id: int | None = None
 
 
-def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     wanted = sorted(set(keys))
     found: set[str] = set()
-    for part in chunks(wanted):
-        found.update(session.scalars(select(Entry.key).where(Entry.key.in_(part))))
+    for where in matching(session, Entry.key, wanted):
+        found.update(session.scalars(select(Entry.key).where(where)))
     return found
 
 
 def ensure_wallets(session: Session, wallet_ids: Iterable[str], now: datetime) -> None:
     wanted = sorted(set(wallet_ids))
     present: set[str] = set()
-    for part in chunks(wanted):
-        present.update(session.scalars(select(Wallet.id).where(Wallet.id.in_(part))))
+    for where in matching(session, Wallet.id, wanted):
+        present.update(session.scalars(select(Wallet.id).where(where)))
     missing = [w for w in wanted if w not in present]
     if missing:
         session.add_all(Wallet(id=w, balance=0, created=now) for w in missing)
@@ -99,16 +92,11 @@ def post(session: Session, entries: Sequence[NewEntry], skip_posted: bool = True
     if not fresh:
         return []
     ensure_wallets(session, [e.wallet for e in fresh], fresh[0].time)
-    session.execute(Entry.__table__.insert(), [dict(vars(e)) for e in fresh])  # asdict() deep-copies
+    insert_rows(session, Entry.__table__, [dict(vars(e)) for e in fresh])  # asdict() deep-copies
     deltas: dict[str, int] = {}
     for entry in fresh:
         deltas[entry.wallet] = deltas.get(entry.wallet, 0) + entry.amount
-    wallets = Wallet.__table__.c
-    session.execute(
-        update(Wallet.__table__).where(wallets.id == bindparam("wid"))
-        .values(balance=wallets.balance + bindparam("delta")),
-        [{"wid": wallet, "delta": delta} for wallet, delta in deltas.items()],
-    )
+    update_rows(session, Wallet.__table__, "id", "balance", list(deltas.items()), increment=True)
     return fresh
 
 
@@ -116,15 +104,15 @@ def balances(session: Session, wallet_ids: Iterable[str]) -> dict[str, int]:
     """Balances (micro-credits) of the given wallets; wallets never posted to hold 0."""
     wanted = sorted(set(wallet_ids))
     result = dict.fromkeys(wanted, 0)
-    for part in chunks(wanted):
-        result.update(session.execute(select(Wallet.id, Wallet.balance).where(Wallet.id.in_(part))).all())
+    for where in matching(session, Wallet.id, wanted):
+        result.update(session.execute(select(Wallet.id, Wallet.balance).where(where)).all())
     return result
 
 
 def existing_wallets(session: Session, wallet_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
-    for part in chunks(sorted(set(wallet_ids))):
-        found.update(session.scalars(select(Wallet.id).where(Wallet.id.in_(part))))
+    for where in matching(session, Wallet.id, sorted(set(wallet_ids))):
+        found.update(session.scalars(select(Wallet.id).where(where)))
     return found
 
 
