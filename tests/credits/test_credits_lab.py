@@ -15,7 +15,6 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 from tests.credits.helpers import User, start_with
 from tests.credits.test_credits_browser import log_in
 from tests.stack import Stack, start_server, stop_server, wait_until
-from tests.tokens.test_browser_panel import dismiss_news_toast
 
 pytestmark = pytest.mark.browser
 
@@ -71,7 +70,6 @@ def test_status_item_shows_the_paying_wallet_and_collaborators_see_nothing(
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     log_in(page, credits_stack, "alice")
     open_lab(page, credits_stack, "alice")
-    dismiss_news_toast(page, 5_000)
     item = page.locator(ITEM)
     expect(item).to_have_text(re.compile(r"^Credits \d+(\.\d+)? · \d+ min left$"), timeout=30_000)
     shown = re.match(r"Credits ([\d.]+) · (\d+) min left", item.inner_text())
@@ -119,7 +117,6 @@ def test_a_notification_per_threshold_crossed_before_the_stop(
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     log_in(page, credits_stack, "alice")
     open_lab(page, credits_stack, "alice")
-    dismiss_news_toast(page, 2_000)
     item = page.locator(ITEM)
 
     wait_until(lambda: [s for s in toast_runways(page) if s <= 15], 60, what="the 15 s warning")

@@ -65,6 +65,15 @@ def test_lab_shows_collaboration_resource_usage_and_elyra(alice_lab: AliceLab, a
                                                                timeout=30_000)
     page.locator(".jp-SideBar [data-id='jp-collaboration-panel']").click()
     page.screenshot(path=artifacts / "environment-lab-addons.png")
+    # the operator manages the environment: no news-feed question, no "upgrade JupyterLab" notice
+    settings = page.evaluate("""() => {
+        const xsrf = document.cookie.match(/_xsrf=([^;]+)/)[1];  // the server wants it on cookie requests
+        return fetch('/user/alice/lab/api/settings/@jupyterlab/apputils-extension:notification',
+                     {headers: {'X-XSRFToken': xsrf}}).then(reply => reply.json());
+    }""")
+    defaults = settings["schema"]["properties"]  # the environment's overrides are the schema's defaults
+    assert (defaults["fetchNews"]["default"], defaults["checkForUpdates"]["default"]) == ("false", False)
+    assert page.locator(".Toastify__toast").all_inner_texts() == []
 
 
 def open_share_dialog(page: Page) -> Locator:

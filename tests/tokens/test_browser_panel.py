@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.stack import Stack, stop_server, wait_until
 from tests.tokens.conftest import LIFETIME, login, read_token, spawn, valid_for, verify_with_jwks
@@ -26,18 +25,6 @@ def open_panel(page: Page, stack: Stack) -> None:
         tab.click()
         page.wait_for_timeout(1000)
     page.wait_for_selector(f"{PANEL} .jp-NotebooksToken-expiry:has-text('expires in')", timeout=60_000)
-
-
-def dismiss_news_toast(page: Page, wait_ms: int) -> None:
-    """Answer "No" to JupyterLab's "get notified about official Jupyter news?" toast, which otherwise
-    covers the bottom of the sidebar; the answer is saved in the user's settings, so it is asked once."""
-    toast = page.locator(".Toastify__toast", has_text="official Jupyter news")
-    try:
-        toast.wait_for(timeout=wait_ms)
-    except PlaywrightTimeout:
-        return
-    toast.get_by_role("button", name="No", exact=True).click()
-    toast.wait_for(state="detached", timeout=10_000)
 
 
 def assert_fits(panel: Locator) -> None:
@@ -86,7 +73,6 @@ def test_panel_copy_save_keep(token_stack: Stack, browser: Browser, artifacts: P
         page.fill("input[name=password]", "notebooks")
         page.click("button[type=submit], input[type=submit]")
         open_panel(page, token_stack)
-        dismiss_news_toast(page, 15_000)
         panel = page.locator(PANEL)
         assert "Mounted in this server: yes" in panel.inner_text()
         assert_fits(panel)
@@ -115,8 +101,6 @@ def test_panel_copy_save_keep(token_stack: Stack, browser: Browser, artifacts: P
 
         page.reload()
         open_panel(page, token_stack)
-        assert not page.locator(".Toastify__toast", has_text="official Jupyter news").is_visible(), \
-            "the news question was answered before the reload"
         assert page.locator(f"{PANEL} .jp-NotebooksToken-keep").is_checked(), "the toggle survives reload"
 
         panel = page.locator(PANEL)
