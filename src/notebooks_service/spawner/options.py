@@ -11,7 +11,8 @@ import inspect
 from typing import Any, Protocol
 
 from traitlets import Any as AnyTrait
-from traitlets import Dict, HasTraits, List, Type, default
+from traitlets import Dict, List, Type, default
+from traitlets.config import Configurable
 
 
 class SpawnOptionError(ValueError):
@@ -38,8 +39,12 @@ class SpawnOptionSection(Protocol):
         ...
 
 
-class SpawnOptionsMixin(HasTraits):
-    """Give a spawner a form and validated `user_options` built from option sections."""
+class SpawnOptionsMixin(Configurable):
+    """Give a spawner a form and validated `user_options` built from option sections.
+
+    Configurable, so that `c.SpawnOptionsMixin.option_sections` reaches every spawner using it (local
+    processes and Kubernetes pods alike).
+    """
 
     option_sections = List(
         Type(klass=object),

@@ -42,7 +42,7 @@ def release_role() -> dict[str, Any]:
 def configure_tokens(c: Any, runtime: Runtime) -> None:
     """Deliver tokens into servers that opt in, keep them fresh, and run the release service."""
     tokens = runtime.config.tokens
-    c.LocalHomeSpawner.option_sections.append(MountAccessTokenOption)
+    c.SpawnOptionsMixin.option_sections.append(MountAccessTokenOption)
     c.LocalTokenSpawner.token_secrets_root = tokens.secrets_dir or str(runtime.layout.secrets_run)
     c.Spawner.env_tokens = dict(tokens.env_tokens)
     c.TokenRefresher.concurrency = tokens.refresh_concurrency

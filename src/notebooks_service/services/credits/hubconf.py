@@ -88,7 +88,7 @@ def configure_credits(c: Any, runtime: Runtime) -> None:
     allowed = list(spawner.oauth_client_allowed_scopes) if "oauth_client_allowed_scopes" in spawner else []
     c.Spawner.oauth_client_allowed_scopes = [*allowed, access]
     section = bind_section(settings, ledger_url)
-    c.LocalHomeSpawner.option_sections.append(section)
+    c.SpawnOptionsMixin.option_sections.append(section)
     c.JupyterHub.template_paths.insert(0, str(files(__package__).joinpath("templates")))  # before defaults
     c.JupyterHub.template_vars.update({"credits_url": PAGE_URL, "credits_warning": warning_for(section)})
     log.info("credits enabled at %s, ledger %s", PAGE_URL, ledger_url.split("@")[-1])

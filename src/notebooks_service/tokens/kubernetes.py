@@ -1,0 +1,139 @@
+"""Token delivery for Kubernetes servers: a Secret per server, mounted read-only at /var/run/secrets/oidc.
+
+The hub writes the Secret; the kubelet projects it into the running pod and replaces the files
+atomically (a symlink swap) when the Secret changes, so the server never reads half a token. The
+kubelet's sync period (about a minute by default) delays every change: operators keep
+`oidc.refresh_margin_fraction` large enough that a refreshed token lands before the old one expires
+(docs/tokens.md, "Kubernetes").
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+from kubernetes_asyncio.client import (
+    ApiException,
+    CoreV1Api,
+    V1ObjectMeta,
+    V1Secret,
+    V1SecretVolumeSource,
+    V1Volume,
+    V1VolumeMount,
+)
+from kubespawner import KubeSpawner
+from traitlets import Unicode
+
+from notebooks_service.spawner.options import SpawnOptionsMixin
+from notebooks_service.tokens.delivery import TokenDeliveryMixin
+from notebooks_service.tokens.mount_option import wants_token
+from notebooks_service.tokens.sink import TOKEN_FILES
+
+log = logging.getLogger(__name__)
+
+MOUNT_PATH = "/var/run/secrets/oidc"
+VOLUME_NAME = "oidc-tokens"
+FILE_MODE = 0o440
+"""Owner and group read: the pod's fsGroup (KubeSpawner's `fs_gid`) lets a non-root notebook user read."""
+SINK_LABEL = {"app.kubernetes.io/component": "notebooks-oidc-tokens"}
+
+
+class SecretSink:
+    """The token files of one server as the data of one Kubernetes Secret.
+
+    Withdrawing the files (a shared server) empties the Secret instead of deleting it: the kubelet
+    keeps the last content of a deleted Secret in a running pod, but syncs an emptied one.
+    """
+
+    def __init__(self, api: CoreV1Api, namespace: str, name: str, labels: dict[str, str]) -> None:
+        self.api = api
+        self.namespace = namespace
+        self.name = name
+        self.labels = {**labels, **SINK_LABEL}
+
+    @property
+    def server_path(self) -> str:
+        return MOUNT_PATH
+
+    def _secret(self, files: dict[str, str]) -> V1Secret:
+        data = {name: base64.b64encode(files[name].encode()).decode()
+                for name in TOKEN_FILES if name in files}
+        return V1Secret(metadata=V1ObjectMeta(name=self.name, labels=self.labels), type="Opaque", data=data)
+
+    async def write(self, files: dict[str, str]) -> None:
+        secret = self._secret(files)
+        try:
+            await self.api.replace_namespaced_secret(self.name, self.namespace, secret)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            await self.api.create_namespaced_secret(self.namespace, secret)
+
+    async def read(self, name: str) -> str | None:
+        try:
+            secret = await self.api.read_namespaced_secret(self.name, self.namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        encoded = (secret.data or {}).get(name)
+        return None if encoded is None else base64.b64decode(encoded).decode()
+
+    async def remove(self) -> None:
+        try:
+            await self.api.replace_namespaced_secret(self.name, self.namespace, self._secret({}))
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            return
+        log.info("Emptied the token Secret %s/%s", self.namespace, self.name)
+
+    async def delete(self) -> None:
+        """Delete the Secret once its pod is gone (idempotent)."""
+        try:
+            await self.api.delete_namespaced_secret(self.name, self.namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+
+class KubeTokenSpawner(TokenDeliveryMixin, SpawnOptionsMixin, KubeSpawner):
+    """KubeSpawner with the spawn options of the service and the owner's tokens in a mounted Secret.
+
+    The pod mounts the Secret only when the owner opted in at spawn; the Secret is marked optional,
+    so a pod never waits for it.
+    """
+
+    token_secret_name_template = Unicode(
+        "{pod_name}-oidc",
+        config=True,
+        help="Name of the Secret holding a server's token files; `{pod_name}` is the server's pod name.",
+    )
+
+    @property
+    def token_secret_name(self) -> str:
+        return self.token_secret_name_template.format(pod_name=self.pod_name)
+
+    def make_token_sink(self) -> SecretSink:
+        return SecretSink(self.api, self.namespace, self.token_secret_name, self._build_common_labels({}))
+
+    async def get_pod_manifest(self) -> Any:
+        pod = await super().get_pod_manifest()
+        if wants_token(self.user_options):
+            pod.spec.volumes = [*(pod.spec.volumes or []), V1Volume(
+                name=VOLUME_NAME,
+                secret=V1SecretVolumeSource(secret_name=self.token_secret_name, optional=True,
+                                            default_mode=FILE_MODE))]
+            notebook = pod.spec.containers[0]
+            notebook.volume_mounts = [*(notebook.volume_mounts or []), V1VolumeMount(
+                name=VOLUME_NAME, mount_path=MOUNT_PATH, read_only=True)]
+        return pod
+
+    async def stop(self, now: bool = False) -> Any:
+        """Stop the pod (the mixin empties the Secret first), then delete the Secret."""
+        result = await super().stop(now=now)
+        sink = self.token_sink
+        if isinstance(sink, SecretSink):
+            await sink.delete()
+        return result
