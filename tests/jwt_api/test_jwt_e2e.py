@@ -32,6 +32,7 @@ from realstack import (
 )
 
 from tests.stack import (
+    DEMO_PASSWORD,
     Stack,
     browser_login,
     hub_api,
@@ -236,6 +237,19 @@ def test_revoked_opaque_token_401(strict: Stack) -> None:
     probe.assert_none_reached(opaque_token(strict))
 
 
+def test_refresh_token_is_not_a_bearer_token(strict: Stack) -> None:
+    """The development IdP introspects its refresh tokens as active, as real IdPs do."""
+    grant = httpx.post(f"{strict.issuer}/token", timeout=30, data={
+        "grant_type": "password", "client_id": "notebooks-cli", "username": "alice",
+        "password": DEMO_PASSWORD, "scope": "openid offline_access"})
+    assert grant.status_code == 200, grant.text
+    probe = HubProbe(strict)
+    response = get(strict, grant.json()["refresh_token"], probe.path("refresh-token"))
+    assert response.status_code == 401
+    assert response.json()["message"] == "not an access token"
+    probe.assert_none_reached(opaque_token(strict))
+
+
 def test_idp_stopped_verified_tokens_work_new_ones_503(strict: Stack) -> None:
     idp = real_idp(strict)
     verified_opaque, verified_jwt = opaque_token(strict), idp.token(idp.keys[0].kid, aud=AUDIENCE)
@@ -370,6 +384,18 @@ def test_bearer_login_issues_a_user_token_bounded_by_the_oidc_token(stack: Stack
         assert model["note"] == "from a test"
         assert as_frank.delete(f"/users/frank/tokens/{issued['id']}").status_code == 204
         assert as_frank.get("/user").status_code == 403, "revoked with itself"
+
+
+def test_bearer_login_caps_the_hub_token_at_an_hour(stack: Stack) -> None:
+    idp = real_idp(stack)
+    token = idp.token(idp.keys[0].kid, preferred_username="frank",
+                      eduperson_entitlement=["researchers"], exp=int(time.time()) + 86400)
+    with hub_api(stack, service_token(stack)) as api:
+        r = api.post("/notebooks/bearer-login", json={"token": token, "expires_in": 30 * 86400})
+        assert r.status_code == 201, r.text
+        assert r.json()["expires_in"] == 3600, "a day-long OIDC token still gets an hour at most"
+    with hub_api(stack, r.json()["token"]) as as_frank:
+        assert as_frank.delete(f"/users/frank/tokens/{r.json()['id']}").status_code == 204
 
 
 def test_bearer_login_keeps_the_browser_sessions_tokens(stack: Stack, admin_token: str) -> None:

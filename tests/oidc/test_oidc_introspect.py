@@ -44,6 +44,20 @@ async def test_expired_or_foreign_answer(provider: FakeProvider) -> None:
         await i.introspect(provider.opaque_token(iss="https://evil.example.org"))
 
 
+@pytest.mark.parametrize("kind", ["Bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token"])
+async def test_access_token_types_accepted(provider: FakeProvider, kind: str) -> None:
+    i = await make(provider)
+    assert (await i.introspect(provider.opaque_token(token_type=kind)))["active"] is True
+
+
+@pytest.mark.parametrize("kind", ["refresh_token", "Refresh", "id_token"])
+async def test_other_token_types_refused(provider: FakeProvider, kind: str) -> None:
+    """An IdP answers `active` for its refresh tokens too: they must not work as bearer tokens."""
+    i = await make(provider)
+    with pytest.raises(InvalidToken, match="not an access token"):
+        await i.introspect(provider.opaque_token(token_type=kind))
+
+
 async def test_garbage_never_sent(provider: FakeProvider) -> None:
     i = await make(provider)
     for bad in ["", "é" * 10, "x" * 20000]:

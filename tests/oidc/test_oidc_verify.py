@@ -148,6 +148,30 @@ async def test_unknown_kid_refetch_is_rate_limited(provider: FakeProvider) -> No
     assert provider.hits["jwks"] == 2
 
 
+async def test_withdrawn_key_stops_working_after_the_keys_age(provider: FakeProvider) -> None:
+    v = await make_verifier(provider, min_jwks_refetch_interval=0, max_jwks_age=0.3)
+    old = provider.token()
+    await v.verify(old)
+    provider.keys = [new_key("rsa-2")]  # the provider withdrew the key, e.g. after a leak
+    await v.verify(old)  # still within the age: no fetch per request
+    assert provider.hits["jwks"] == 1
+    await asyncio.sleep(0.4)
+    with pytest.raises(InvalidToken, match="unknown signing key"):
+        await v.verify(old)
+    assert provider.hits["jwks"] == 2
+    await v.verify(provider.token("rsa-2"))
+
+
+async def test_old_keys_kept_when_the_provider_is_down_at_their_age(provider: FakeProvider) -> None:
+    v = await make_verifier(provider, min_jwks_refetch_interval=0, max_jwks_age=0.2)
+    token = provider.token()
+    await v.verify(token)
+    provider.fail_jwks = True
+    await asyncio.sleep(0.3)
+    assert (await v.verify(token))["sub"] == "sub-alice"
+    assert provider.hits["jwks"] == 2, "it tried"
+
+
 async def test_concurrent_first_use_fetches_once(provider: FakeProvider) -> None:
     v = await make_verifier(provider)
     await asyncio.gather(*(v.verify(provider.token()) for _ in range(10)))

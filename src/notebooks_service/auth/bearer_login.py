@@ -24,6 +24,8 @@ from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable
 LOGIN_SCOPE = "custom:notebooks:bearer-login"
 LOGIN_SCOPE_DESCRIPTION = "Log users in with their OIDC bearer token and issue them a hub token."
 ROUTE = r"/api/notebooks/bearer-login"
+MAX_TOKEN_LIFETIME = 3600
+"""Seconds: the longest hub token issued, whatever the caller asks, also for OIDC tokens without `exp`."""
 
 
 def _request(body: Any) -> tuple[str, int, str]:
@@ -64,6 +66,7 @@ class BearerLoginHandler(APIHandler):
         exp = claims.get("exp")
         if isinstance(exp, int | float):
             expires_in = min(expires_in, int(exp - time.time()))
+        expires_in = min(expires_in, MAX_TOKEN_LIFETIME)
         if expires_in < 1:
             raise web.HTTPError(401, "token expired")
         user = await self.auth_to_user(

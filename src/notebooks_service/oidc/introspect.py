@@ -13,6 +13,10 @@ from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable, che
 
 log = logging.getLogger(__name__)
 
+ACCESS_TOKEN_TYPES = frozenset({"bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token"})
+"""`token_type` values of an access token in an introspection answer (RFC 7662 leaves it free-form).
+IdPs introspect their refresh tokens as active too: those must never work as bearer tokens."""
+
 
 class Introspector:
     """Asks the provider whether an opaque token is active, authenticating as our client."""
@@ -64,6 +68,9 @@ class Introspector:
     def _check(self, result: dict[str, Any]) -> dict[str, Any]:
         if result.get("active") is not True:
             raise InvalidToken("token is not active")
+        kind = result.get("token_type")
+        if kind is not None and str(kind).lower() not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken("not an access token")
         iss = result.get("iss")
         if iss is not None and str(iss).rstrip("/") != self.metadata.issuer.rstrip("/"):
             raise InvalidToken("wrong issuer")

@@ -101,6 +101,7 @@ class JwtVerifier:
         audience: str | None = None,
         leeway: float = 30.0,
         min_jwks_refetch_interval: float = 30.0,
+        max_jwks_age: float = 3600.0,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self.metadata = metadata
@@ -110,6 +111,9 @@ class JwtVerifier:
         self.audience = audience or None
         self.leeway = leeway
         self.min_jwks_refetch_interval = min_jwks_refetch_interval
+        self.max_jwks_age = max_jwks_age
+        """Seconds after which the keys are fetched again, so that a key the provider withdrew stops
+        being trusted; while the provider is down the old keys stay in use."""
         self._http = http
         self._keys: list[dict[str, Any]] = []
         self._fetched_at: float | None = None
@@ -182,16 +186,22 @@ class JwtVerifier:
             return bool(self._keys)
         return any(k.get("kid") == kid for k in self._keys)
 
+    def _needs_fetch(self, kid: str | None) -> bool:
+        if self._fetched_at is None or not self._known_kid(kid):
+            return True
+        return time.monotonic() - self._fetched_at >= self.max_jwks_age
+
     async def _keys_for(self, kid: str | None, alg: str) -> list[dict[str, Any]]:
-        if self._fetched_at is not None and self._known_kid(kid):
-            keys = self._matching(kid, alg)
-            if not keys:
-                raise InvalidToken("signing key does not match the algorithm")
-            return keys
-        async with self._lock:
-            # another request may have refreshed the keys while we waited
-            if self._fetched_at is None or not self._known_kid(kid):
-                await self._refresh_if_allowed()
+        if self._needs_fetch(kid):
+            async with self._lock:
+                # another request may have refreshed the keys while we waited
+                if self._needs_fetch(kid):
+                    try:
+                        await self._refresh_if_allowed()
+                    except ProviderUnavailable:
+                        if not self._known_kid(kid):
+                            raise
+                        log.warning("keeping the cached signing keys: the provider is unavailable")
         if not self._known_kid(kid):
             raise InvalidToken("unknown signing key")
         keys = self._matching(kid, alg)

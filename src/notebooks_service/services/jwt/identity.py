@@ -56,7 +56,8 @@ def bearer_token(header: str | None) -> str:
 
 
 def token_key(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+    """A cache key for `token`; lossless for any text, so two different tokens never share one."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class BearerAuth:
