@@ -398,6 +398,28 @@ def test_bearer_login_caps_the_hub_token_at_an_hour(stack: Stack) -> None:
         assert as_frank.delete(f"/users/frank/tokens/{r.json()['id']}").status_code == 204
 
 
+def test_an_old_admin_token_cannot_make_a_demoted_admin_admin_again(stack: Stack, admin_token: str
+                                                                    ) -> None:
+    idp = real_idp(stack)
+    now = int(time.time())
+
+    def token(groups: list[str], age: int) -> str:
+        return idp.token(idp.keys[0].kid, preferred_username="gina", eduperson_entitlement=groups,
+                         iat=now - age, nbf=now - age)
+
+    before_demotion, after_demotion = token(["admins"], 120), token(["researchers"], 0)
+    with hub_api(stack, service_token(stack)) as service, hub_api(stack, admin_token) as admin:
+        def login_then_gina(bearer: str) -> dict[str, Any]:
+            login = service.post("/notebooks/bearer-login", json={"token": bearer, "expires_in": 60})
+            assert login.status_code == 201, login.text
+            return admin.get("/users/gina").json()
+
+        assert login_then_gina(before_demotion)["admin"] is True
+        assert login_then_gina(after_demotion)["admin"] is False
+        replayed = login_then_gina(before_demotion)  # still valid, but older than the last login
+        assert (replayed["admin"], replayed["groups"]) == (False, ["researchers"])
+
+
 def test_bearer_login_keeps_the_browser_sessions_tokens(stack: Stack, admin_token: str) -> None:
     bob, _ = browser_login(stack, "bob")
     bob.close()

@@ -275,3 +275,18 @@ async def test_changed_groups_mean_a_new_bearer_login(running: Running) -> None:
             assert r.status_code == 200, r.text
     assert running.service.upstream.tokens.minted == 2
     assert running.hub.groups == {"researchers": {"alice"}, "physics": set()}
+
+
+async def test_an_older_token_of_the_user_never_logs_in_again(running: Running) -> None:
+    """Tokens of one user used in turn: the newer one's groups stand, and no hub token per request."""
+    p = running.provider
+    now = int(time.time())
+    newer = p.token(iat=now, eduperson_entitlement=["researchers"])
+    older = p.token(iat=now - 60, nbf=now - 60, eduperson_entitlement=["researchers", "physics"])
+    async with running.client() as c:
+        for token in (newer, older, newer, older):
+            r = await c.get("/users/alice", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200, r.text
+    assert running.service.upstream.tokens.minted == 1
+    assert running.hub.groups.get("physics", set()) == set()
+

@@ -131,6 +131,12 @@ class NotebooksAuthenticator(GenericOAuthenticator):
             return None
         return Introspector(self.provider, self.client_id, self.client_secret)
 
+    @cached_property
+    def identity_issued_at(self) -> dict[str, float]:
+        """Per user, the `iat` of the newest bearer token whose groups and admin flag were applied
+        (in this hub process; browser logins are recorded in auth_state)."""
+        return {}
+
     async def bearer_claims(self, token: str) -> BearerClaims:
         """Verified claims of an access token presented as a bearer token (bearer-login)."""
         return await bearer_claims(token, self.verifier, self.introspector)

@@ -56,10 +56,24 @@ class HubToken:
     token: str
     token_id: str
     username: str
+    """The user's name in the token's claims: the key of the service's cache."""
+    hub_name: str
+    """The name the hub gave the user (the hub may normalize it): the one its API paths take."""
     expires_at: float
     lifetime: float
     admission: Admission
     """Groups and admin flag the hub recorded at the bearer-login that issued this token."""
+    issued_at: float | None = None
+    """`iat` of the OIDC token that caused the bearer-login."""
+
+    def speaks_for(self, identity: Identity) -> bool:
+        """Whether this token reflects `identity`'s groups: the same ones, or those of a newer
+        OIDC token (an older token of the user never logs them in again: the hub would not apply
+        its groups, and alternating tokens would mint a hub token per request)."""
+        if self.admission == identity.admission:
+            return True
+        return (identity.issued_at is not None and self.issued_at is not None
+                and identity.issued_at < self.issued_at)
 
     def fresh(self, now: float) -> bool:
         """Usable for another request: not within the last tenth (at most 30 s) of its life."""
@@ -112,7 +126,7 @@ class HubLogin:
 
     async def revoke(self, token: HubToken) -> None:
         with contextlib.suppress(HubUnavailable):
-            await self.call("DELETE", f"users/{q(token.username)}/tokens/{q(token.token_id)}",
+            await self.call("DELETE", f"users/{q(token.hub_name)}/tokens/{q(token.token_id)}",
                             token.token)
 
 
@@ -139,7 +153,7 @@ class UserTokens:
         """A usable token and whether it was just minted."""
         cached = self._tokens.get(identity.username)
         if cached is not None and cached.fresh(self._clock()):
-            if cached.admission == identity.admission:
+            if cached.speaks_for(identity):
                 return cached, False
             # groups changed at the IdP: log in again, as a browser login would update them
             log.info("groups of %s changed; logging in again", identity.username)
@@ -167,9 +181,10 @@ class UserTokens:
         model = await self.hub.login(identity, lifetime)
         self.minted += 1
         lifetime = int(model.get("expires_in") or lifetime)
-        token = HubToken(token=model["token"], token_id=str(model["id"]),
-                         username=identity.username, expires_at=now + lifetime,
-                         lifetime=lifetime, admission=identity.admission)
+        token = HubToken(token=model["token"], token_id=str(model["id"]), username=identity.username,
+                         hub_name=str(model.get("name") or identity.username),
+                         expires_at=now + lifetime, lifetime=lifetime, admission=identity.admission,
+                         issued_at=identity.issued_at)
         self._tokens.put(identity.username, token, token.expires_at)
         log.info("issued hub token %s for %s, valid %ds", token.token_id, identity.username,
                  lifetime)

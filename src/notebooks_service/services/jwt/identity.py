@@ -38,6 +38,8 @@ class Identity:
     subject: str
     bearer: str = field(repr=False, compare=False)
     """The token itself, handed to the hub's bearer-login when a hub token is needed."""
+    issued_at: float | None = None
+    """The token's `iat`, when it has one: which of two tokens of a user tells the newer groups."""
 
     @property
     def username(self) -> str:
@@ -125,7 +127,9 @@ class BearerAuth:
         exp = claims.get("exp")
         fallback = self._clock() + default_lifetime
         expires_at = float(exp) if isinstance(exp, int | float) else fallback
+        iat = claims.get("iat")
         return Identity(admission=admission, expires_at=expires_at,
                         issuer=str(claims.get("iss") or self.verifier.metadata.issuer),
-                        subject=str(claims.get("sub") or ""), bearer=token)
+                        subject=str(claims.get("sub") or ""), bearer=token,
+                        issued_at=float(iat) if isinstance(iat, int | float) else None)
 
