@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from kubernetes_asyncio.config import kube_config
+from kubespawner import KubeSpawner
 
 from tests.kubernetes.fake_api import FakeKubernetes
 
@@ -18,6 +19,7 @@ async def kubernetes_api(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
     with pytest.MonkeyPatch.context() as patch:  # what KUBECONFIG does, after import time
         patch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(config))
         yield fake
+    await KubeSpawner._stop_all_reflectors()  # the pod watch a stop starts
     await fake.stop()
 
 

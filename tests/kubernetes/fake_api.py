@@ -1,12 +1,15 @@
-"""A Kubernetes API server reduced to Secrets, on loopback: the one component the tests cannot run.
+"""A Kubernetes API server reduced to Secrets and an empty pod list, on loopback: the one component
+the tests cannot run.
 
 It answers the way the real API server does for the calls the token sink makes (create, read,
-replace, delete; 404 for a missing Secret, 409 for a duplicate) and records every request, so tests
-see exactly what the hub sent.
+replace, delete; 404 for a missing Secret, 409 for a duplicate) and for what KubeSpawner's stop
+needs (listing and watching pods, deleting a pod: there are none, so 404), and records every
+request, so tests see exactly what the hub sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 from dataclasses import dataclass, field
@@ -16,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 SECRETS = "/api/v1/namespaces/{namespace}/secrets"
+PODS = "/api/v1/namespaces/{namespace}/pods"
 
 
 def _status(code: int, reason: str, message: str) -> web.Response:
@@ -40,6 +44,8 @@ class FakeKubernetes:
         app.router.add_get(SECRETS + "/{name}", self._read)
         app.router.add_put(SECRETS + "/{name}", self._replace)
         app.router.add_delete(SECRETS + "/{name}", self._delete)
+        app.router.add_get(PODS, self._pods)
+        app.router.add_delete(PODS + "/{name}", self._delete_pod)
         return app
 
     async def start(self) -> None:
@@ -110,3 +116,17 @@ class FakeKubernetes:
         if self.secrets.pop(key, None) is None:
             return _status(404, "NotFound", f'secrets "{key[1]}" not found')
         return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Success"})
+
+    async def _pods(self, request: web.Request) -> web.StreamResponse:
+        if request.query.get("watch", "").lower() not in ("true", "1"):
+            return web.json_response({"kind": "PodList", "apiVersion": "v1", "items": [],
+                                      "metadata": {"resourceVersion": str(self._version)}})
+        stream = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await stream.prepare(request)
+        # no pods, so no events; end the watch within a second (the client reconnects) so that
+        # stopping the reflector at the end of the session does not wait out its timeout
+        await asyncio.sleep(min(float(request.query.get("timeoutSeconds", "1")), 1.0))
+        return stream
+
+    async def _delete_pod(self, request: web.Request) -> web.Response:
+        return _status(404, "NotFound", f'pods "{request.match_info["name"]}" not found')

@@ -45,9 +45,8 @@ class TokenDeliveryMixin(HasTraits):
 
     @property
     def token_sink(self) -> TokenSink:
-        if not hasattr(self, "_token_sink"):
-            self._token_sink = self.make_token_sink()
-        return self._token_sink
+        """Made anew each time (cheap): names it depends on may change with the spawner's state."""
+        return self.make_token_sink()
 
     @property
     def token_refresher(self) -> TokenRefresher:
@@ -70,7 +69,14 @@ class TokenDeliveryMixin(HasTraits):
             raise
 
     async def stop(self, now: bool = False) -> Any:
-        await self._stop_token_delivery()
+        """Remove the token files, then stop the server even if removing them failed: a server the
+        hub records as stopped must really stop."""
+        try:
+            await self._stop_token_delivery()
+        except Exception:
+            self.log.exception(  # type: ignore[attr-defined]
+                "Removing the token files of %s failed; stopping the server anyway",
+                self._log_name)  # type: ignore[attr-defined]
         return await super().stop(now=now)  # type: ignore[misc]
 
     async def poll(self) -> int | None:

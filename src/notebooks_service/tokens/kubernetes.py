@@ -1,4 +1,5 @@
-"""Token delivery for Kubernetes servers: a Secret per server, mounted read-only at /var/run/secrets/oidc.
+"""Token delivery for Kubernetes servers: a Secret per server, mounted read-only at /var/run/secrets/oidc
+(and any other `token_mount_paths`).
 
 The hub writes the Secret; the kubelet projects it into the running pod and replaces the files
 atomically (a symlink swap) when the Secret changes, so the server never reads half a token. The
@@ -23,7 +24,7 @@ from kubernetes_asyncio.client import (
     V1VolumeMount,
 )
 from kubespawner import KubeSpawner
-from traitlets import Unicode
+from traitlets import List, Unicode
 
 from notebooks_service.spawner.options import SpawnOptionsMixin
 from notebooks_service.tokens.delivery import TokenDeliveryMixin
@@ -32,7 +33,7 @@ from notebooks_service.tokens.sink import TOKEN_FILES
 
 log = logging.getLogger(__name__)
 
-MOUNT_PATH = "/var/run/secrets/oidc"
+DEFAULT_MOUNT_PATH = "/var/run/secrets/oidc"
 VOLUME_NAME = "oidc-tokens"
 FILE_MODE = 0o440
 """Owner and group read: the pod's fsGroup (KubeSpawner's `fs_gid`) lets a non-root notebook user read."""
@@ -42,19 +43,21 @@ SINK_LABEL = {"app.kubernetes.io/component": "notebooks-oidc-tokens"}
 class SecretSink:
     """The token files of one server as the data of one Kubernetes Secret.
 
-    Withdrawing the files (a shared server) empties the Secret instead of deleting it: the kubelet
-    keeps the last content of a deleted Secret in a running pod, but syncs an emptied one.
+    Withdrawing the files (a shared server) empties the Secret and keeps it, so the next refresh
+    after the share ends replaces it in place; stopping the server deletes it.
     """
 
-    def __init__(self, api: CoreV1Api, namespace: str, name: str, labels: dict[str, str]) -> None:
+    def __init__(self, api: CoreV1Api, namespace: str, name: str, labels: dict[str, str],
+                 mount_path: str = DEFAULT_MOUNT_PATH) -> None:
         self.api = api
         self.namespace = namespace
         self.name = name
         self.labels = {**labels, **SINK_LABEL}
+        self.mount_path = mount_path
 
     @property
     def server_path(self) -> str:
-        return MOUNT_PATH
+        return self.mount_path
 
     def _secret(self, files: dict[str, str]) -> V1Secret:
         data = {name: base64.b64encode(files[name].encode()).decode()
@@ -102,13 +105,24 @@ class KubeTokenSpawner(TokenDeliveryMixin, SpawnOptionsMixin, KubeSpawner):
     """KubeSpawner with the spawn options of the service and the owner's tokens in a mounted Secret.
 
     The pod mounts the Secret only when the owner opted in at spawn; the Secret is marked optional,
-    so a pod never waits for it.
+    so a pod never waits for it. The spawn form is the service's option sections (KubeSpawner's
+    `profile_list` is not used), and servers run in the hub's namespace (no user namespaces).
     """
 
     token_secret_name_template = Unicode(
-        "{pod_name}-oidc",
+        "oidc-{pod_name}",
         config=True,
-        help="Name of the Secret holding a server's token files; `{pod_name}` is the server's pod name.",
+        help="Name of the Secret holding a server's token files; `{pod_name}` is the server's pod "
+        "name. The prefix keeps it apart from KubeSpawner's own per-pod Secrets.",
+    )
+    token_mount_paths = List(
+        Unicode(),
+        [DEFAULT_MOUNT_PATH],
+        minlen=1,
+        config=True,
+        help="Directories where a server that opted in sees its token files, e.g. add "
+        "``/var/run/secrets/egi.eu`` for notebooks written for EGI. `$OIDC_ACCESS_TOKEN_FILE` names "
+        "the file in the first.",
     )
 
     @property
@@ -116,7 +130,8 @@ class KubeTokenSpawner(TokenDeliveryMixin, SpawnOptionsMixin, KubeSpawner):
         return self.token_secret_name_template.format(pod_name=self.pod_name)
 
     def make_token_sink(self) -> SecretSink:
-        return SecretSink(self.api, self.namespace, self.token_secret_name, self._build_common_labels({}))
+        return SecretSink(self.api, self.namespace, self.token_secret_name, self._build_common_labels({}),
+                          mount_path=self.token_mount_paths[0])
 
     async def get_pod_manifest(self) -> Any:
         pod = await super().get_pod_manifest()
@@ -126,14 +141,20 @@ class KubeTokenSpawner(TokenDeliveryMixin, SpawnOptionsMixin, KubeSpawner):
                 secret=V1SecretVolumeSource(secret_name=self.token_secret_name, optional=True,
                                             default_mode=FILE_MODE))]
             notebook = pod.spec.containers[0]
-            notebook.volume_mounts = [*(notebook.volume_mounts or []), V1VolumeMount(
-                name=VOLUME_NAME, mount_path=MOUNT_PATH, read_only=True)]
+            notebook.volume_mounts = [*(notebook.volume_mounts or []), *(
+                V1VolumeMount(name=VOLUME_NAME, mount_path=path, read_only=True)
+                for path in self.token_mount_paths)]
         return pod
 
     async def stop(self, now: bool = False) -> Any:
-        """Stop the pod (the mixin empties the Secret first), then delete the Secret."""
-        result = await super().stop(now=now)
-        sink = self.token_sink
-        if isinstance(sink, SecretSink):
-            await sink.delete()
-        return result
+        """Stop the pod (the mixin empties the Secret first), then delete the Secret, also when
+        stopping the pod failed."""
+        try:
+            return await super().stop(now=now)
+        finally:
+            sink = self.make_token_sink()
+            try:
+                await sink.delete()
+            except ApiException as error:
+                self.log.error("Deleting the token Secret %s/%s failed: %s %s", sink.namespace,
+                               sink.name, error.status, error.reason)

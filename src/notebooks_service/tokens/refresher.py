@@ -76,7 +76,11 @@ class TokenRefresher(SingletonConfigurable):
             return
         watch = Watch(spawner)
         self._watches[key] = watch
-        delay = await self._step(watch) if deliver_now else 0.0
+        try:
+            delay = await self._step(watch) if deliver_now else 0.0
+        except BaseException:
+            del self._watches[key]  # the next start must not find a watch that never ran
+            raise
         watch.task = asyncio.create_task(self._loop(watch, delay), name=f"tokens:{spawner._log_name}")
 
     async def unwatch(self, spawner: Any) -> None:
