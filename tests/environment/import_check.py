@@ -7,6 +7,7 @@ make sense inside the hub (they use the `c` the hub injects) are not modules and
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import pkgutil
 import warnings
@@ -14,12 +15,17 @@ import warnings
 import notebooks_service
 
 NOT_MODULES = {"notebooks_service.hub.jupyterhub_config"}
+OPTIONAL = {"notebooks_service.tokens.kubernetes": "kubespawner"}
+"""Hub-side modules of an optional extra (`[kubernetes]`) -> the package the extra brings: checked
+only where that package is installed."""
 
 
 def problems() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for module in pkgutil.walk_packages(notebooks_service.__path__, "notebooks_service."):
         if module.name.endswith("__main__") or module.name in NOT_MODULES:
+            continue
+        if module.name in OPTIONAL and importlib.util.find_spec(OPTIONAL[module.name]) is None:
             continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
