@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import stat
 import time
 
@@ -108,5 +110,24 @@ def test_files_are_replaced_atomically(token_stack: Stack) -> None:
             for name in ("access_token", "id_token"):
                 content = read_token(directory / name)
                 assert content and content.count(".") == 2 and not content.endswith("\n")
+    finally:
+        stop_server(dave.api, "dave")
+
+
+def test_a_server_that_dies_loses_its_files_and_the_next_start_gets_them_at_once(
+        token_stack: Stack, admin: Session) -> None:
+    """The hub calls `stop` only for a running server: a crashed one is cleaned up when polled."""
+    dave = login(token_stack, "dave")
+    spawn(dave, mount=True)
+    directory = token_dir(token_stack, "dave")
+    pid = admin.api.get("/users/dave").json()["servers"][""]["state"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not directory.exists(), 90, what="the hub's poll to notice the dead server")
+    wait_until(lambda: "" not in admin.api.get("/users/dave").json()["servers"], 30,
+               what="the hub to record the server as stopped")
+    try:
+        spawn(dave, mount=True)
+        token = read_token(directory / "access_token")  # written before the server started
+        assert token and valid_for(token_stack, token) > 0
     finally:
         stop_server(dave.api, "dave")

@@ -80,10 +80,17 @@ class TokenDeliveryMixin(HasTraits):
         return await super().stop(now=now)  # type: ignore[misc]
 
     async def poll(self) -> int | None:
-        """Also where a hub restart finds running servers again: their refresh resumes here."""
+        """Also where a hub restart finds running servers again (their refresh resumes), and where a
+        server that ended by itself is noticed: the hub calls `stop` only for a running server, so
+        its token files are removed and its refresh ended here."""
         status = await super().poll()  # type: ignore[misc]
-        if status is None and not self._stop_pending:  # type: ignore[attr-defined]
-            await self.token_refresher.watch(self, deliver_now=False)
+        if status is None:
+            if not self._stop_pending:  # type: ignore[attr-defined]
+                await self.token_refresher.watch(self, deliver_now=False)
+        elif self.token_refresher.watching(self):
+            self.log.info("%s ended by itself: removing its token files",  # type: ignore[attr-defined]
+                          self._log_name)  # type: ignore[attr-defined]
+            await self._stop_token_delivery()
         return status
 
     async def _stop_token_delivery(self) -> None:

@@ -83,6 +83,9 @@ class TokenRefresher(SingletonConfigurable):
             raise
         watch.task = asyncio.create_task(self._loop(watch, delay), name=f"tokens:{spawner._log_name}")
 
+    def watching(self, spawner: Any) -> bool:
+        return spawner.orm_spawner.id in self._watches
+
     async def unwatch(self, spawner: Any) -> None:
         """Stop looking after `spawner`; the caller removes its files."""
         watch = self._watches.pop(spawner.orm_spawner.id, None)
