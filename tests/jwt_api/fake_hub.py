@@ -35,6 +35,8 @@ class FakeHub:
     """The `note` of every bearer-login."""
     claims_of: Callable[[str], dict[str, Any] | None] | None = None
     """What the real hub's verification would find in a bearer token (None: invalid)."""
+    login_delay: float = 0.0
+    """Seconds each bearer-login takes, so that tests can overlap two of them."""
     port: int = 0
     down: bool = False
     _server: HTTPServer | None = None
@@ -85,7 +87,7 @@ class _Api(web.RequestHandler):
         hub.requests.append((method, path, dict(self.request.headers)))
         auth = self.request.headers.get("Authorization", "")
         if auth == f"token {SERVICE_TOKEN}":
-            return self.admin(method, path, json.loads(self.request.body or b"null"))
+            return await self.admin(method, path, json.loads(self.request.body or b"null"))
         user = hub.tokens.get(auth.removeprefix("token "))
         if path == "":
             return self.reply(200, {"version": "6.1.1"})
@@ -121,9 +123,10 @@ class _Api(web.RequestHandler):
             return self.reply(200, hub.users[name])
         return self.reply(404, {"status": 404, "message": "Not Found"})
 
-    def admin(self, method: str, path: str, body: Any) -> None:
+    async def admin(self, method: str, path: str, body: Any) -> None:
         """The service's own calls: only bearer-login, as the real hub's endpoint answers it."""
         hub = self.hub
+        await asyncio.sleep(hub.login_delay)
         if (method, path) != ("POST", "notebooks/bearer-login"):
             return self.reply(400, {"status": 400, "message": f"unexpected {method} {path}"})
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import pytest
 from fake_hub import SERVICE_TOKEN, Refusal
@@ -289,4 +290,23 @@ async def test_an_older_token_of_the_user_never_logs_in_again(running: Running) 
             assert r.status_code == 200, r.text
     assert running.service.upstream.tokens.minted == 1
     assert running.hub.groups.get("physics", set()) == set()
+
+
+async def test_a_failed_login_with_one_token_is_not_shared_with_another(running: Running) -> None:
+    """Two tokens of alice at once; the hub refuses the first: the second still gets through."""
+    p = running.provider
+    refused, accepted = p.token(jti="refused"), p.token(jti="accepted")
+
+    def verify(token: str) -> dict[str, Any]:
+        if token == refused:
+            raise Refusal(403)
+        return p.claims()
+
+    running.hub.claims_of, running.hub.login_delay = verify, 0.3
+    async with running.client() as c:
+        first = asyncio.create_task(c.get("/users/alice", headers={"Authorization": f"Bearer {refused}"}))
+        await asyncio.sleep(0.1)  # the first login is in flight
+        second = await c.get("/users/alice", headers={"Authorization": f"Bearer {accepted}"})
+        assert (await first).status_code == 403
+    assert second.status_code == 200, second.text
 

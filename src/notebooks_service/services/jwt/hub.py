@@ -159,7 +159,12 @@ class UserTokens:
             log.info("groups of %s changed; logging in again", identity.username)
         pending = self._inflight.get(identity.username)
         if pending is not None:
-            return await asyncio.shield(pending), True
+            # another request is logging this user in, perhaps with another of their tokens: share
+            # its result only if it fits this caller, never its failure
+            with contextlib.suppress(Exception):
+                shared = await asyncio.shield(pending)
+                if shared.speaks_for(identity):
+                    return shared, True
         future: asyncio.Future[HubToken] = asyncio.get_running_loop().create_future()
         self._inflight[identity.username] = future
         try:
@@ -171,7 +176,8 @@ class UserTokens:
             future.exception()  # mark retrieved: waiters, if any, get it themselves
             raise
         finally:
-            del self._inflight[identity.username]
+            if self._inflight.get(identity.username) is future:
+                del self._inflight[identity.username]
 
     async def _mint(self, identity: Identity) -> HubToken:
         now = self._clock()
