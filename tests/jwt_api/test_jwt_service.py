@@ -276,6 +276,8 @@ async def test_changed_groups_mean_a_new_bearer_login(running: Running) -> None:
             assert r.status_code == 200, r.text
     assert running.service.upstream.tokens.minted == 2
     assert running.hub.groups == {"researchers": {"alice"}, "physics": set()}
+    revoked = [path for method, path, _ in running.hub.requests if method == "DELETE"]
+    assert len(revoked) == 1 and "/tokens/" in revoked[0], "the replaced hub token is revoked"
 
 
 async def test_an_older_token_of_the_user_never_logs_in_again(running: Running) -> None:

@@ -191,9 +191,13 @@ class UserTokens:
                          hub_name=str(model.get("name") or identity.username),
                          expires_at=now + lifetime, lifetime=lifetime, admission=identity.admission,
                          issued_at=identity.issued_at)
+        replaced = self._tokens.get(identity.username)
         self._tokens.put(identity.username, token, token.expires_at)
         log.info("issued hub token %s for %s, valid %ds", token.token_id, identity.username,
                  lifetime)
+        if replaced is not None:
+            # unused from now on: requests still holding it are retried with the new one
+            await self.hub.revoke(replaced)
         return token
 
     def forget(self, token: HubToken) -> None:
