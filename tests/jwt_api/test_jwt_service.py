@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fake_hub import SERVICE_TOKEN, Refusal
-from fake_provider import attack_tokens
+from fake_provider import attack_tokens, new_key
 from jwt_harness import Running
 
 ATTACKS = [
@@ -311,4 +311,20 @@ async def test_a_failed_login_with_one_token_is_not_shared_with_another(running:
         second = await c.get("/users/alice", headers={"Authorization": f"Bearer {accepted}"})
         assert (await first).status_code == 403
     assert second.status_code == 200, second.text
+
+
+async def test_a_token_of_a_key_published_late_works_after_the_next_key_fetch(running: Running
+                                                                            ) -> None:
+    """A refusal for an unknown key is remembered only until the keys may be fetched again."""
+    p = running.provider
+    late = new_key("rsa-late")
+    p.keys.append(late)
+    token = p.token("rsa-late")
+    p.keys.remove(late)  # signed with a key the provider does not publish yet
+    async with running.client(token) as c:
+        r = await c.get("/users/alice")
+        assert r.status_code == 401 and r.json()["message"] == "unknown signing key"
+        p.keys.append(late)
+        await asyncio.sleep(0.6)  # the test service's refetch interval is 0.5 s
+        assert (await c.get("/users/alice")).status_code == 200
 

@@ -31,6 +31,13 @@ class InvalidToken(Exception):
     """The token is not acceptable; the message is a short reason safe to show the caller."""
 
 
+class UnknownSigningKey(InvalidToken):
+    """No published key has the token's `kid`: the provider may publish it soon (key rotation)."""
+
+    def __init__(self) -> None:
+        super().__init__("unknown signing key")
+
+
 class ProviderUnavailable(Exception):
     """The provider's JWKS or introspection endpoint could not be used."""
 
@@ -203,7 +210,7 @@ class JwtVerifier:
                             raise
                         log.warning("keeping the cached signing keys: the provider is unavailable")
         if not self._known_kid(kid):
-            raise InvalidToken("unknown signing key")
+            raise UnknownSigningKey()
         keys = self._matching(kid, alg)
         if not keys:
             raise InvalidToken("signing key does not match the algorithm")

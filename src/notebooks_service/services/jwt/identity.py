@@ -19,7 +19,7 @@ from notebooks_service.auth.admission import Admission, MissingUsernameClaim, ad
 from notebooks_service.config.schema import OidcSection
 from notebooks_service.oidc.bearer import bearer_claims
 from notebooks_service.oidc.introspect import Introspector
-from notebooks_service.oidc.verify import InvalidToken, JwtVerifier
+from notebooks_service.oidc.verify import InvalidToken, JwtVerifier, UnknownSigningKey
 from notebooks_service.services.jwt.cache import TtlCache
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 class NotAdmitted(Exception):
     """The token is valid but its holder may not use the service (403)."""
 
+
+REFUSAL_SECONDS = 60
+"""How long a refused token is answered from memory, without another check."""
 
 @dataclass(frozen=True)
 class Identity:
@@ -97,7 +100,10 @@ class BearerAuth:
         try:
             identity, cache_until = await self._verify(token)
         except InvalidToken as e:
-            self._refused.put(key, str(e), self._clock() + 60)
+            # a key not yet published may be by the next allowed JWKS fetch: refuse until then only
+            seconds = (self.verifier.min_jwks_refetch_interval if isinstance(e, UnknownSigningKey)
+                       else REFUSAL_SECONDS)
+            self._refused.put(key, str(e), self._clock() + seconds)
             raise
         self._identities.put(key, identity, cache_until)
         return self._admitted(identity)
