@@ -199,3 +199,23 @@ def test_expired_refresh_token_and_code(start_idp: StartIdp) -> None:
         assert introspect(http, tokens["refresh_token"], HUB_AUTH) == {"active": False}
         late = redeem(http, late_code, HUB_CB, *HUB_AUTH, verifier=pkce.verifier)
         assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+
+
+def test_a_refresh_whose_answer_was_lost_can_be_repeated_once(idp: IdpProcess) -> None:
+    """A client whose refresh timed out after the IdP rotated the token repeats it with the old
+    token: it gets new tokens, the ones it never received die, and a third use is theft."""
+    with idp.client() as http:
+        first = hub_tokens(http)
+        lost = refresh(http, first["refresh_token"], *HUB_AUTH)
+        assert lost.status_code == 200, lost.text
+        repeated = refresh(http, first["refresh_token"], *HUB_AUTH)
+        assert repeated.status_code == 200, repeated.text
+        fresh = repeated.json()
+        assert fresh["refresh_token"] != lost.json()["refresh_token"]
+        assert introspect(http, lost.json()["refresh_token"], HUB_AUTH) == {"active": False}
+        assert introspect(http, fresh["refresh_token"], HUB_AUTH)["active"] is True
+
+        again = refresh(http, first["refresh_token"], *HUB_AUTH)
+        assert again.json()["error"] == "invalid_grant"
+        assert introspect(http, fresh["refresh_token"], HUB_AUTH) == {"active": False}, \
+            "a second repetition is a replay: the family is revoked"

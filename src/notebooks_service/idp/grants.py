@@ -130,18 +130,33 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return LoggedInUser(user, authorization_code.row.auth_time) if user else None
 
 
+ROTATION_RETRY_SECONDS = 30
+"""How long a client may repeat a refresh whose answer it never received (a timeout after the IdP
+rotated the token) before the repetition counts as theft and revokes the token family."""
+
+
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
     tokens: TokenService
 
+    retried = False
+    """This request repeats a refresh whose answer its client lost (see `Store.retry_rotation`)."""
+
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
         token = self.tokens.find_refresh_token(refresh_token)
         if token is None:
             return None
-        if token.row.rotated_at is not None and token.row.family_revoked_at is None:
-            log.warning("Rotated refresh token reused: revoking its family %s", token.row.family_id)
-            self.tokens.store.revoke_family(token.row.family_id)
+        row = token.row
+        if row.rotated_at is not None and row.family_revoked_at is None:
+            if not token.is_expired() and self.tokens.store.retry_rotation(
+                    row.token_hash, row.family_id, ROTATION_RETRY_SECONDS):
+                log.info("Refresh retried within %ds (family %s): the unreceived token is revoked",
+                         ROTATION_RETRY_SECONDS, row.family_id)
+                self.retried = True
+                return token
+            log.warning("Rotated refresh token reused: revoking its family %s", row.family_id)
+            self.tokens.store.revoke_family(row.family_id)
             return None
         if token.is_revoked() or token.is_expired():
             return None
@@ -149,7 +164,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def create_token_response(self) -> tuple[int, Any, Any]:
         token: RefreshToken = self.request.refresh_token
-        if not self.tokens.store.rotate_refresh(token.row.token_hash):
+        if not self.retried and not self.tokens.store.rotate_refresh(token.row.token_hash):
             self.tokens.store.revoke_family(token.row.family_id)
             raise InvalidGrantError("Refresh token already used.")
         return super().create_token_response()

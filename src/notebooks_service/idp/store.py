@@ -288,6 +288,27 @@ class Store:
             ).fetchone()
         return RefreshRow(**dict(r)) if r else None
 
+    def retry_rotation(self, hashed: str, family_id: str, within: int) -> bool:
+        """Let the newest rotated refresh token of a family be used once more, within `within`
+        seconds of its rotation, when its client never received the answer (a timeout): the token
+        issued in its place is revoked, and so is this one for any further use. False when it is
+        not that token, too late, or already retried: then its use is a replay."""
+        with self._lock:
+            newest = self._db.execute(
+                "SELECT token_hash, rotated_at, revoked_at FROM refresh_tokens "
+                "WHERE family_id = ? AND rotated_at IS NOT NULL ORDER BY rowid DESC LIMIT 1",
+                (family_id,),
+            ).fetchone()
+            if (newest is None or newest["token_hash"] != hashed or newest["revoked_at"] is not None
+                    or now() - newest["rotated_at"] > within):
+                return False
+            self._db.execute(
+                "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL "
+                "AND (rotated_at IS NULL OR token_hash = ?)",
+                (now(), family_id, hashed),
+            )
+        return True
+
     def rotate_refresh(self, hashed: str) -> bool:
         """Retire a refresh token atomically; False if another request already rotated it."""
         with self._lock:
