@@ -219,3 +219,15 @@ def test_a_refresh_whose_answer_was_lost_can_be_repeated_once(idp: IdpProcess) -
         assert again.json()["error"] == "invalid_grant"
         assert introspect(http, fresh["refresh_token"], HUB_AUTH) == {"active": False}, \
             "a second repetition is a replay: the family is revoked"
+
+
+def test_a_thief_repeating_a_refresh_loses_the_session_at_the_real_clients_next_refresh(
+        idp: IdpProcess) -> None:
+    with idp.client() as http:
+        first = hub_tokens(http)
+        received = refresh(http, first["refresh_token"], *HUB_AUTH).json()  # the client got it
+        stolen = refresh(http, first["refresh_token"], *HUB_AUTH)  # a thief repeats the refresh
+        assert stolen.status_code == 200, stolen.text
+        assert refresh(http, received["refresh_token"], *HUB_AUTH).json()["error"] == "invalid_grant"
+        assert introspect(http, stolen.json()["refresh_token"], HUB_AUTH) == {"active": False}
+        assert introspect(http, stolen.json()["access_token"], HUB_AUTH) == {"active": False}

@@ -132,6 +132,11 @@ class NotebooksAuthenticator(GenericOAuthenticator):
         return Introspector(self.provider, self.client_id, self.client_secret)
 
     @cached_property
+    def bearer_login_locks(self) -> defaultdict[str, asyncio.Lock]:
+        """One lock per user: concurrent bearer-logins of a user apply one after the other."""
+        return defaultdict(asyncio.Lock)
+
+    @cached_property
     def identity_issued_at(self) -> dict[str, float]:
         """Per user, the `iat` of the newest bearer token whose groups and admin flag were applied
         (in this hub process; browser logins are recorded in auth_state)."""

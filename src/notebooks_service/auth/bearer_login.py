@@ -69,7 +69,9 @@ class BearerLoginHandler(APIHandler):
         expires_in = min(expires_in, MAX_TOKEN_LIFETIME)
         if expires_in < 1:
             raise web.HTTPError(401, "token expired")
-        user = await self.auth_to_user(await self._login_model(name, admission, claims.get("iat")))
+        async with authenticator.bearer_login_locks[name]:  # logins of one user apply in order
+            user = await self.auth_to_user(
+                await self._login_model(name, admission, claims.get("iat")))
         issued = user.new_api_token(note=note, expires_in=expires_in)
         orm_token = orm.APIToken.find(self.db, issued)
         if orm_token is None:
@@ -82,18 +84,20 @@ class BearerLoginHandler(APIHandler):
                                 "id": orm_token.api_id, "expires_in": expires_in}))
 
     async def _login_model(self, name: str, admission: Admission, iat: Any) -> dict[str, Any]:
-        """The login to record: groups and admin flag only from a token at least as new as the
-        newest one already applied (a browser login or refresh, or an earlier bearer-login), so an
-        old token of a demoted admin cannot make them admin again."""
+        """The login to record: groups and admin flag only from a token at least as new (`iat`) as
+        the newest one already applied (a browser login or refresh, or an earlier bearer-login), so
+        an older token of a demoted admin cannot make them admin again. A token without `iat`
+        cannot be placed in that order and applies as a browser login would."""
         model: dict[str, Any] = {"name": name, "groups": None}  # None: leave the groups as they are
         issued = float(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
-        applied = self.authenticator.identity_issued_at
-        newest = applied.get(name, 0.0)
+        newest = 0.0
         user = self.find_user(name)
         if user is not None:
             auth_state = await user.get_auth_state() or {}
             # whole seconds, like `iat`: a token issued in the second of the login counts as as new
-            newest = max(newest, float(int(auth_state.get("access_token_issued_at") or 0)))
+            newest = float(int(auth_state.get("access_token_issued_at") or 0))
+        applied = self.authenticator.identity_issued_at
+        newest = max(newest, applied.get(name, 0.0))
         if issued is not None and issued < newest:
             self.log.info("Bearer-token login of %s with a token older than the last login: "
                           "groups and admin flag unchanged", name)

@@ -302,11 +302,16 @@ class Store:
             if (newest is None or newest["token_hash"] != hashed or newest["revoked_at"] is not None
                     or now() - newest["rotated_at"] > within):
                 return False
+            t = now()
+            # the replaced token counts as used: if it was received after all (a thief repeating
+            # the refresh), its holder's next use is a reuse and revokes the family
             self._db.execute(
-                "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL "
-                "AND (rotated_at IS NULL OR token_hash = ?)",
-                (now(), family_id, hashed),
+                "UPDATE refresh_tokens SET rotated_at = ?, revoked_at = ? "
+                "WHERE family_id = ? AND rotated_at IS NULL AND revoked_at IS NULL",
+                (t, t, family_id),
             )
+            self._db.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ?",
+                             (t, hashed))
         return True
 
     def rotate_refresh(self, hashed: str) -> bool:

@@ -71,12 +71,7 @@ class TokenDeliveryMixin(HasTraits):
     async def stop(self, now: bool = False) -> Any:
         """Remove the token files, then stop the server even if removing them failed: a server the
         hub records as stopped must really stop."""
-        try:
-            await self._stop_token_delivery()
-        except Exception:
-            self.log.exception(  # type: ignore[attr-defined]
-                "Removing the token files of %s failed; stopping the server anyway",
-                self._log_name)  # type: ignore[attr-defined]
+        await self._stop_token_delivery()
         return await super().stop(now=now)  # type: ignore[misc]
 
     async def poll(self) -> int | None:
@@ -94,8 +89,14 @@ class TokenDeliveryMixin(HasTraits):
         return status
 
     async def _stop_token_delivery(self) -> None:
+        """End the refresh and remove the files; a failure is logged, never raised, so that the
+        stop or poll calling this carries on."""
         await self.token_refresher.unwatch(self)
-        await self.token_sink.remove()
+        try:
+            await self.token_sink.remove()
+        except Exception:
+            self.log.exception("Removing the token files of %s failed",  # type: ignore[attr-defined]
+                               self._log_name)  # type: ignore[attr-defined]
 
     def get_env(self) -> dict[str, str]:
         env = super().get_env()  # type: ignore[misc]

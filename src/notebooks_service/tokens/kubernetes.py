@@ -43,8 +43,8 @@ SINK_LABEL = {"app.kubernetes.io/component": "notebooks-oidc-tokens"}
 class SecretSink:
     """The token files of one server as the data of one Kubernetes Secret.
 
-    Withdrawing the files (a shared server) empties the Secret and keeps it, so the next refresh
-    after the share ends replaces it in place; stopping the server deletes it.
+    Removing the files deletes the Secret: the pod's volume is optional, so the kubelet then empties
+    the mounted directory at its next sync; a later write creates the Secret again.
     """
 
     def __init__(self, api: CoreV1Api, namespace: str, name: str, labels: dict[str, str],
@@ -85,20 +85,12 @@ class SecretSink:
 
     async def remove(self) -> None:
         try:
-            await self.api.replace_namespaced_secret(self.name, self.namespace, self._secret({}))
-        except ApiException as error:
-            if error.status != 404:
-                raise
-            return
-        log.info("Emptied the token Secret %s/%s", self.namespace, self.name)
-
-    async def delete(self) -> None:
-        """Delete the Secret once its pod is gone (idempotent)."""
-        try:
             await self.api.delete_namespaced_secret(self.name, self.namespace)
         except ApiException as error:
             if error.status != 404:
                 raise
+            return
+        log.info("Deleted the token Secret %s/%s", self.namespace, self.name)
 
 
 class KubeTokenSpawner(TokenDeliveryMixin, SpawnOptionsMixin, KubeSpawner):
@@ -145,16 +137,3 @@ class KubeTokenSpawner(TokenDeliveryMixin, SpawnOptionsMixin, KubeSpawner):
                 V1VolumeMount(name=VOLUME_NAME, mount_path=path, read_only=True)
                 for path in self.token_mount_paths)]
         return pod
-
-    async def stop(self, now: bool = False) -> Any:
-        """Stop the pod (the mixin empties the Secret first), then delete the Secret, also when
-        stopping the pod failed."""
-        try:
-            return await super().stop(now=now)
-        finally:
-            sink = self.make_token_sink()
-            try:
-                await sink.delete()
-            except ApiException as error:
-                self.log.error("Deleting the token Secret %s/%s failed: %s %s", sink.namespace,
-                               sink.name, error.status, error.reason)

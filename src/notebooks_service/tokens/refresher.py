@@ -79,9 +79,11 @@ class TokenRefresher(SingletonConfigurable):
         try:
             delay = await self._step(watch) if deliver_now else 0.0
         except BaseException:
-            del self._watches[key]  # the next start must not find a watch that never ran
+            self._watches.pop(key, None)  # the next start must not find a watch that never ran
             raise
-        watch.task = asyncio.create_task(self._loop(watch, delay), name=f"tokens:{spawner._log_name}")
+        if self._watches.get(key) is watch:  # not unwatched (server stopped) meanwhile
+            watch.task = asyncio.create_task(self._loop(watch, delay),
+                                             name=f"tokens:{spawner._log_name}")
 
     def watching(self, spawner: Any) -> bool:
         return spawner.orm_spawner.id in self._watches

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, any_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.types import ARRAY, Float
+from sqlalchemy.types import ARRAY, Float, String, Text
 
 CHUNK = 500
 """Bound on IN-lists, below every database's parameter limit."""
@@ -29,7 +29,10 @@ def _array(column: ColumnElement[Any], values: list[Any]) -> ColumnElement[Any]:
     """`values` as one array parameter; psycopg needs one Python type per list (`60` in a float column)."""
     if isinstance(column.type, Float):
         values = [None if v is None else float(v) for v in values]
-    return bindparam(None, values, type_=ARRAY(column.type))
+    # strings as text[]: a cast to varchar(n)[] would silently truncate, where storing into the
+    # varchar(n) column raises on an over-long value
+    element = Text() if isinstance(column.type, String) else column.type
+    return bindparam(None, values, type_=ARRAY(element))
 
 
 def matching(session: Session, column: ColumnElement[Any], keys: Sequence[Any]

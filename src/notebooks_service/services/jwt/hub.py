@@ -151,20 +151,22 @@ class UserTokens:
 
     async def token_for(self, identity: Identity) -> tuple[HubToken, bool]:
         """A usable token and whether it was just minted."""
-        cached = self._tokens.get(identity.username)
-        if cached is not None and cached.fresh(self._clock()):
-            if cached.speaks_for(identity):
+        while True:
+            cached = self._tokens.get(identity.username)
+            if cached is not None and cached.fresh(self._clock()) and cached.speaks_for(identity):
                 return cached, False
-            # groups changed at the IdP: log in again, as a browser login would update them
-            log.info("groups of %s changed; logging in again", identity.username)
-        pending = self._inflight.get(identity.username)
-        if pending is not None:
+            pending = self._inflight.get(identity.username)
+            if pending is None:
+                break
             # another request is logging this user in, perhaps with another of their tokens: share
-            # its result only if it fits this caller, never its failure
+            # its result if it fits this caller, never its failure; then look again
             with contextlib.suppress(Exception):
                 shared = await asyncio.shield(pending)
                 if shared.speaks_for(identity):
                     return shared, True
+        if cached is not None and cached.fresh(self._clock()):
+            # groups changed at the IdP: log in again, as a browser login would update them
+            log.info("groups of %s changed; logging in again", identity.username)
         future: asyncio.Future[HubToken] = asyncio.get_running_loop().create_future()
         self._inflight[identity.username] = future
         try:
@@ -176,8 +178,7 @@ class UserTokens:
             future.exception()  # mark retrieved: waiters, if any, get it themselves
             raise
         finally:
-            if self._inflight.get(identity.username) is future:
-                del self._inflight[identity.username]
+            del self._inflight[identity.username]
 
     async def _mint(self, identity: Identity) -> HubToken:
         now = self._clock()
