@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy.exc import DBAPIError
+
 from notebooks_service.services.credits.config import CreditsSection, GroupGrant
 from notebooks_service.services.credits.expiry import expire_due
 from notebooks_service.services.credits.grants import apply_grants
@@ -140,3 +143,16 @@ def test_postgresql_plans_each_statement_for_its_parameters(postgres: PostgresSe
     with ledger.engine.connect() as connection:
         assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
     ledger.close()
+
+
+def test_an_over_long_key_is_refused_on_postgresql_never_truncated(postgres: PostgresServer) -> None:
+    """Set-based inserts send strings as text[], so PostgreSQL's column limit raises instead of
+    cutting the value (a cut key would be posted again every cycle)."""
+    ledger = Ledger.open(postgres.create_database("credits_long_values"))
+    try:
+        with pytest.raises(DBAPIError, match="too long"), ledger.session.begin() as s:
+            post(s, [charge("user:bob", 1, T0, key="k" * 500), grant("user:bob", 1, T0)])
+        with ledger.session() as s:
+            assert balances(s, ["user:bob"]) == {"user:bob": 0}, "nothing of the batch was kept"
+    finally:
+        ledger.close()
