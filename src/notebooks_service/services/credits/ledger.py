@@ -65,9 +65,7 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
 
 def ensure_wallets(session: Session, wallet_ids: Iterable[str], now: datetime) -> None:
     wanted = sorted(set(wallet_ids))
-    present: set[str] = set()
-    for where in matching(session, Wallet.id, wanted):
-        present.update(session.scalars(select(Wallet.id).where(where)))
+    present = existing_wallets(session, wanted)
     missing = [w for w in wanted if w not in present]
     if missing:
         session.add_all(Wallet(id=w, balance=0, created=now) for w in missing)
