@@ -19,7 +19,7 @@ from jupyterhub.apihandlers.base import APIHandler
 from tornado import web
 
 from notebooks_service.auth.admission import Admission, MissingUsernameClaim, admit
-from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable
+from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable, time_claim
 
 LOGIN_SCOPE = "custom:notebooks:bearer-login"
 LOGIN_SCOPE_DESCRIPTION = "Log users in with their OIDC bearer token and issue them a hub token."
@@ -63,15 +63,15 @@ class BearerLoginHandler(APIHandler):
         if not authenticator.validate_username(name) or not authenticator.check_blocked_users(
                 name, None):
             raise web.HTTPError(403, f"user {name!r} may not log in")
-        exp = claims.get("exp")
-        if isinstance(exp, int | float):
+        exp = time_claim(claims, "exp")
+        if exp is not None:
             expires_in = min(expires_in, int(exp - time.time()))
         expires_in = min(expires_in, MAX_TOKEN_LIFETIME)
         if expires_in < 1:
             raise web.HTTPError(401, "token expired")
         async with authenticator.bearer_login_locks[name]:  # logins of one user apply in order
             user = await self.auth_to_user(
-                await self._login_model(name, admission, claims.get("iat")))
+                await self._login_model(name, admission, time_claim(claims, "iat")))
         issued = user.new_api_token(note=note, expires_in=expires_in)
         orm_token = orm.APIToken.find(self.db, issued)
         if orm_token is None:
@@ -83,13 +83,13 @@ class BearerLoginHandler(APIHandler):
         self.finish(json.dumps({"name": user.name, "token": issued,
                                 "id": orm_token.api_id, "expires_in": expires_in}))
 
-    async def _login_model(self, name: str, admission: Admission, iat: Any) -> dict[str, Any]:
+    async def _login_model(self, name: str, admission: Admission, issued: float | None
+                           ) -> dict[str, Any]:
         """The login to record: groups and admin flag only from a token at least as new (`iat`) as
         the newest one already applied (a browser login or refresh, or an earlier bearer-login), so
         an older token of a demoted admin cannot make them admin again. A token without `iat`
         cannot be placed in that order and applies as a browser login would."""
         model: dict[str, Any] = {"name": name, "groups": None}  # None: leave the groups as they are
-        issued = float(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
         newest = 0.0
         user = self.find_user(name)
         if user is not None:

@@ -9,7 +9,12 @@ from typing import Any
 import httpx
 
 from notebooks_service.oidc.discovery import ProviderMetadata
-from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable, check_characters
+from notebooks_service.oidc.verify import (
+    InvalidToken,
+    ProviderUnavailable,
+    check_characters,
+    time_claim,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +79,7 @@ class Introspector:
         iss = result.get("iss")
         if iss is not None and str(iss).rstrip("/") != self.metadata.issuer.rstrip("/"):
             raise InvalidToken("wrong issuer")
-        exp = result.get("exp")
-        if isinstance(exp, int | float) and exp < time.time():
+        exp = time_claim(result, "exp")
+        if exp is not None and exp < time.time():
             raise InvalidToken("token expired")
         return result

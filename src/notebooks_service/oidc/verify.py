@@ -69,6 +69,12 @@ def key_matches(jwk: Mapping[str, Any], alg: str) -> bool:
     return alg not in _CURVE_BY_ALG or jwk.get("crv") == _CURVE_BY_ALG[alg]
 
 
+def time_claim(claims: dict[str, Any], name: str) -> float | None:
+    """A NumericDate claim (`exp`, `iat`, `nbf`) in seconds, None when absent or not a number."""
+    value = claims.get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def check_characters(token: str) -> None:
     """Size and character limits that apply to every bearer token, JWT or opaque."""
     if not isinstance(token, str) or not token:

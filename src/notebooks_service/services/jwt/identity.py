@@ -19,7 +19,7 @@ from notebooks_service.auth.admission import Admission, MissingUsernameClaim, ad
 from notebooks_service.config.schema import OidcSection
 from notebooks_service.oidc.bearer import bearer_claims
 from notebooks_service.oidc.introspect import Introspector
-from notebooks_service.oidc.verify import InvalidToken, JwtVerifier, UnknownSigningKey
+from notebooks_service.oidc.verify import InvalidToken, JwtVerifier, UnknownSigningKey, time_claim
 from notebooks_service.services.jwt.cache import TtlCache
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class NotAdmitted(Exception):
 
 REFUSAL_SECONDS = 60
 """How long a refused token is answered from memory, without another check."""
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -130,12 +131,10 @@ class BearerAuth:
         except MissingUsernameClaim as e:
             admission = Admission(username="", groups=(), allowed=False, admin=False,
                                   reason=str(e))
-        exp = claims.get("exp")
-        fallback = self._clock() + default_lifetime
-        expires_at = float(exp) if isinstance(exp, int | float) else fallback
-        iat = claims.get("iat")
+        exp = time_claim(claims, "exp")
+        expires_at = exp if exp is not None else self._clock() + default_lifetime
         return Identity(admission=admission, expires_at=expires_at,
                         issuer=str(claims.get("iss") or self.verifier.metadata.issuer),
                         subject=str(claims.get("sub") or ""), bearer=token,
-                        issued_at=float(iat) if isinstance(iat, int | float) else None)
+                        issued_at=time_claim(claims, "iat"))
 
