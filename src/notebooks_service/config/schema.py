@@ -144,6 +144,30 @@ class TokensSection(_Section):
         return self
 
 
+class IsolationSection(_Section):
+    """One machine, many users: accounts, sandboxes and resource limits of local user servers."""
+
+    mode: Literal["auto", "accounts", "trial"] = "auto"
+    """`accounts`: every user's servers run as that user's own system account, in a sandbox, with CPU
+    and memory limits (the service must run as root). `trial`: servers run as the invoking user, for one
+    person trying the service. `auto`: `accounts` when started as root, else `trial`."""
+    account_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,11}$")] = "nb-"
+    """System account names are this prefix and the hub user name (made safe)."""
+    uid_min: Annotated[int, Field(ge=1000)] = 70000
+    """Accounts get uids (and gids) from uid_min to uid_max; an account outside is never reused."""
+    uid_max: Annotated[int, Field(ge=1000, le=2**31 - 2)] = 79999
+    default_cpu: Annotated[float, Field(gt=0)] = 1.0
+    """CPU limit of a server that no credits profile sizes."""
+    default_memory_gb: Annotated[float, Field(gt=0)] = 2.0
+    """Memory limit (GiB) of a server that no credits profile sizes."""
+
+    @model_validator(mode="after")
+    def _range(self) -> IsolationSection:
+        if self.uid_min > self.uid_max:
+            raise ValueError("isolation.uid_min is above isolation.uid_max")
+        return self
+
+
 class OperatorConfig(_Section):
     """The whole operator config file."""
 
@@ -152,6 +176,7 @@ class OperatorConfig(_Section):
     dev_idp: DevIdpSection = DevIdpSection()
     tokens: TokensSection = TokensSection()
     credits: CreditsSection = CreditsSection()
+    isolation: IsolationSection = IsolationSection()
 
     @model_validator(mode="after")
     def _issuer_or_dev_idp(self) -> OperatorConfig:

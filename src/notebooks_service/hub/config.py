@@ -11,6 +11,7 @@ from notebooks_service.auth.authenticator import NotebooksAuthenticator
 from notebooks_service.environment.spawn import configure_user_environment
 from notebooks_service.hub.jwt_api import configure_jwt_api
 from notebooks_service.hub.sharing import configure_sharing
+from notebooks_service.isolation.hubconf import configure_isolation
 from notebooks_service.launcher.runtime import Runtime
 from notebooks_service.services.credits.hubconf import configure_credits
 from notebooks_service.tokens.hub import configure_tokens
@@ -64,6 +65,7 @@ def configure_hub(c: Any, runtime: Runtime) -> None:
     c.JupyterHub.spawner_class = LocalTokenSpawner
     c.LocalHomeSpawner.homes_root = str(layout.homes)
     configure_user_environment(c, runtime)
+    configure_isolation(c, runtime)
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 60
 

@@ -49,7 +49,9 @@ class DataDir:
     def create(self) -> None:
         for directory in (self.root, self.secrets, self.homes, self.idp_state, self.run):
             directory.mkdir(parents=True, exist_ok=True)
-        for private in (self.secrets, self.idp_state, self.run):
+        # Only the service may enter the data dir: with isolation, servers reach their own home and
+        # tokens through the sandbox's mounts, never through these directories.
+        for private in (self.root, self.secrets, self.homes, self.idp_state, self.run):
             private.chmod(0o700)
 
     def secret(self, name: str, nbytes: int = 32) -> str:
@@ -62,10 +64,13 @@ class DataDir:
         return value
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to a file only its owner can read, replacing it atomically."""
+def write_private(path: Path, text: str, owner: tuple[int, int] | None = None) -> None:
+    """Write `text` to a file only its owner (by default the writer; else `owner`, uid and gid) can
+    read, replacing it atomically: a reader sees the old file or the new one, never a part."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if owner is not None:
+        os.fchown(fd, *owner)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)

@@ -7,6 +7,7 @@ restarted; user servers are children of nobody but themselves and survive a hub 
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from notebooks_service.config.schema import OperatorConfig
 from notebooks_service.hub.config import hub_client_secret
+from notebooks_service.isolation.hubconf import IsolationUnavailable, check_isolation, uses_accounts
 from notebooks_service.launcher.layout import write_private
 from notebooks_service.launcher.ports import ensure_free, free_port
 from notebooks_service.launcher.processes import ManagedProcess, StartupError
@@ -35,6 +37,10 @@ SERVICE_NAMES = ("jwt", "tokens", "credits")
 def resolve_runtime(config: OperatorConfig) -> Runtime:
     """Check the configured ports and pick the internal ones; nothing is started yet."""
     service = config.service
+    try:
+        check_isolation(config.isolation)
+    except IsolationUnavailable as exc:
+        raise StartupError(str(exc)) from None
     ensure_free(service.ip, service.port, "service.port")
     if config.dev_idp.enabled:
         ensure_free(service.ip, config.dev_idp.port, "dev_idp.port")
@@ -199,6 +205,13 @@ def ready_banner(runtime: Runtime) -> str:
         f"  Issuer: {runtime.issuer}",
         f"  API:    {runtime.hub_url}/services/jwt",
     ]
+    if uses_accounts(config.isolation):
+        lines.append("  Users:  every user's server runs as that user's own system account, in a sandbox "
+                     "with CPU and memory limits.")
+    else:
+        lines.append("  SINGLE-PERSON TRIAL: not started as root, so every server runs as "
+                     f"{getpass.getuser()} and users can read each other's files and tokens. Do not "
+                     "let others use it; run as root for a multi-user service.")
     if config.dev_idp.enabled:
         lines.append("  Development IdP users (NOT FOR PRODUCTION):")
         for user in config.dev_idp.users:

@@ -1,8 +1,8 @@
 """User servers as local processes, each with a persistent home in the data dir.
 
-The embedded one-machine setup runs every server as the service's own OS user, so the spawner does not
-need system accounts; isolation between users is therefore by convention only, which is why production
-uses the Kubernetes spawner.
+Started as root, the one-machine service runs every server as its owner's own system account in a
+sandbox (`notebooks_service.isolation`). Otherwise it is a single-person trial: every server runs as the
+invoking user, and isolation between users is by convention only.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import Unicode, default
 
+from notebooks_service.isolation.spawner import IsolationMixin
 from notebooks_service.spawner.options import SpawnOptionsMixin
 
 _UNSAFE = re.compile(r"[^a-z0-9._-]")
@@ -27,7 +28,7 @@ def home_directory_name(username: str) -> str:
     return safe if safe == username else f"{safe}-{hashlib.sha256(username.encode()).hexdigest()[:8]}"
 
 
-class LocalHomeSpawner(SpawnOptionsMixin, SimpleLocalProcessSpawner):
+class LocalHomeSpawner(IsolationMixin, SpawnOptionsMixin, SimpleLocalProcessSpawner):
     """Start `jupyterhub-singleuser` locally with the user's persistent home as working directory."""
 
     homes_root = Unicode(
@@ -46,12 +47,24 @@ class LocalHomeSpawner(SpawnOptionsMixin, SimpleLocalProcessSpawner):
 
     @default("notebook_dir")
     def _notebook_dir_default(self) -> str:
-        return self.home_dir
+        return f"/home/{self.account_name}" if self.isolation else self.home_dir
+
+    @property
+    def token_dir(self) -> Path | None:
+        """The directory holding the owner's token files, if this spawner delivers tokens."""
+        return None
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        env = super().user_env(env)
+        account = self.account
+        if account is not None:
+            env.update(USER=account.name, LOGNAME=account.name, HOME=account.sandbox_home)
+        return env
 
     def get_args(self) -> list[str]:
-        """Servers run as the service's own user; when that is root (containers), say so explicitly."""
+        """Trial servers run as the service's own user; when that is root (containers), say so."""
         args = list(super().get_args())
-        if os.geteuid() == 0:
+        if os.geteuid() == 0 and not self.isolation:
             args.append("--ServerApp.allow_root=True")
         return args
 

@@ -7,6 +7,7 @@ Kubernetes spawner (a Secret mounted at `/var/run/secrets/oidc`) differ in one s
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Protocol
@@ -42,23 +43,32 @@ class TokenSink(Protocol):
 
 
 class DirectorySink:
-    """Token files in a local directory only its owner can enter (0700), each file 0600."""
+    """Token files in a local directory only its owner can enter (0700), each file 0600.
 
-    def __init__(self, directory: Path) -> None:
+    `owner` (uid, gid) is the server's account when servers run as their own accounts; `mounted_at` is
+    where the server's sandbox shows the directory (None: the server sees it where it is).
+    """
+
+    def __init__(self, directory: Path, owner: tuple[int, int] | None = None,
+                 mounted_at: str | None = None) -> None:
         self.directory = directory
+        self.owner = owner
+        self.mounted_at = mounted_at
 
     @property
     def server_path(self) -> str:
-        return str(self.directory)
+        return self.mounted_at or str(self.directory)
 
     async def write(self, files: dict[str, str]) -> None:
         self.directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.directory.mkdir(mode=0o700, exist_ok=True)
         self.directory.chmod(0o700)
+        if self.owner is not None:
+            os.chown(self.directory, *self.owner)
         for name in TOKEN_FILES:
             path = self.directory / name
             if name in files:
-                write_private(path, files[name])
+                write_private(path, files[name], owner=self.owner)
             else:
                 path.unlink(missing_ok=True)
 

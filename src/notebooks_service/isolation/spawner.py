@@ -1,0 +1,221 @@
+"""The local spawner's isolation: each server as its owner's account, in a sandbox, in a cgroup.
+
+With `isolation` off (the single-person trial) the local spawner behaves as before. With it on, `start`
+finds or creates the owner's account, hands the home to it, sets up the cgroup with the profile's
+limits, and starts the server through bubblewrap. The hub keeps two process ids: bwrap's (`pid`, alive
+exactly as long as the sandbox) and the sandbox's PID 1 (`sandbox_pid`), which receives the polite
+signals so that the server shuts down its kernels itself; SIGKILL goes to bwrap, which takes the whole
+PID namespace with it, and to anything left in the cgroup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import signal
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+from jupyterhub.utils import random_port
+from traitlets import Bool, Float, HasTraits, Integer, List, Unicode
+
+from notebooks_service.isolation.accounts import Account, AccountError, AccountManager, account_name
+from notebooks_service.isolation.cgroups import CgroupUnavailable, Limits, ServerCgroup, join
+from notebooks_service.isolation.sandbox import Sandbox, find_tools
+
+SANDBOX_PID_KEY = "sandbox_pid"
+INFO_TIMEOUT = 30.0
+GIB = 1024**3
+
+
+class IsolationMixin(HasTraits):
+    """Isolation for a local-process spawner; the spawner provides `home_dir` and `token_dir`."""
+
+    isolation = Bool(False, config=True,
+                     help="Run every server as its owner's own system account, in a bubblewrap sandbox "
+                     "with cgroup limits. Needs the hub to run as root.")
+    account_prefix = Unicode("nb-", config=True, help="Prefix of the system account names.")
+    uid_min = Integer(70000, config=True, help="Lowest uid (and gid) of the accounts made for users.")
+    uid_max = Integer(79999, config=True, help="Highest uid (and gid) of the accounts made for users.")
+    default_cpus = Float(1.0, config=True,
+                         help="CPU limit of a server whose spawn options set none (`CPU_LIMIT`).")
+    default_memory_bytes = Integer(2 * GIB, config=True,
+                                   help="Memory limit of a server whose spawn options set none "
+                                   "(`MEM_LIMIT`).")
+    dumb_init = Unicode(config=True, help="The dumb-init binary, PID 1 of every sandbox.")
+    hidden_paths = List(Unicode(), config=True,
+                        help="Host paths no sandbox may see (the data dir), besides other homes, "
+                        "/root, /tmp.")
+    exposed_paths = List(Unicode(), config=True,
+                         help="Host paths every sandbox sees read-only even below a hidden one: the "
+                         "environments servers run from and their Python installation.")
+    sandbox_pid = Integer(0, help="PID 1 of the running sandbox, as the host sees it.")
+
+    _managers: dict[tuple[str, int, int], AccountManager] = {}
+
+    @property
+    def account_manager(self) -> AccountManager:
+        """One manager (and so one creation lock) per account policy, shared by all spawners."""
+        key = (self.account_prefix, self.uid_min, self.uid_max)
+        if key not in self._managers:
+            self._managers[key] = AccountManager(*key)
+        return self._managers[key]
+
+    @property
+    def account_name(self) -> str:
+        return account_name(self.account_prefix, self.user.name)  # type: ignore[attr-defined]
+
+    @property
+    def account(self) -> Account | None:
+        """The owner's account, if isolation is on and it exists (it is made by `ensure_account`)."""
+        return self.account_manager.existing(self.user.name) if self.isolation else None  # type: ignore[attr-defined]
+
+    async def ensure_account(self) -> Account | None:
+        """Find or create the owner's account and hand the home to it (mode 0700)."""
+        if not self.isolation:
+            return None
+        try:
+            account = await self.account_manager.ensure(self.user.name)  # type: ignore[attr-defined]
+        except AccountError as exc:
+            self.log.error("Account for %s: %s", self.user.name, exc)  # type: ignore[attr-defined]
+            raise
+        home = Path(self.home_dir)  # type: ignore[attr-defined]
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if home.stat().st_uid != account.uid:
+            await asyncio.to_thread(_chown_tree, home, account)
+        home.chmod(0o700)
+        return account
+
+    @property
+    def cgroup_unit(self) -> str:
+        name = self.account_name
+        return f"{name}--{self.name}" if self.name else name  # type: ignore[attr-defined]
+
+    def limits(self, env: dict[str, str]) -> Limits:
+        """The profile's limits, as the spawn options put them in the environment, else the defaults."""
+        try:
+            memory = int(env.get("MEM_LIMIT") or self.default_memory_bytes)
+            cpus = float(env.get("CPU_LIMIT") or self.default_cpus)
+        except ValueError:
+            memory, cpus = self.default_memory_bytes, self.default_cpus
+        return Limits(memory_bytes=memory, cpus=cpus)
+
+    def sandbox(self, account: Account) -> Sandbox:
+        token_dir = self.token_dir  # type: ignore[attr-defined]
+        return Sandbox(
+            account=account,
+            home=Path(self.home_dir),  # type: ignore[attr-defined]
+            tools=find_tools(self.dumb_init),
+            token_dir=token_dir if token_dir is not None and token_dir.is_dir() else None,
+            hidden=[Path(p) for p in self.hidden_paths],
+            exposed=[Path(p) for p in self.exposed_paths],
+        )
+
+    async def start(self) -> Any:
+        if not self.isolation:
+            return await super().start()  # type: ignore[misc]
+        account = await self.ensure_account()
+        assert account is not None
+        if self.port == 0:  # type: ignore[has-type]
+            self.port = random_port()
+        env = self.get_env()  # type: ignore[attr-defined]
+        limits = self.limits(env)
+        env.setdefault("MEM_LIMIT", str(limits.memory_bytes))
+        env.setdefault("CPU_LIMIT", f"{limits.cpus:g}")
+        procs_files = self._make_cgroup(limits)
+        server_argv = [*self.cmd, *self.get_args()]  # type: ignore[attr-defined]
+        read_end, write_end = os.pipe()
+        try:
+            argv = self.sandbox(account).command(server_argv, write_end)
+            self.log.info("Spawning %s as %s: %s", self._log_name, account.name,  # type: ignore[attr-defined]
+                          shlex.join(argv))
+            self.proc = Popen(argv, env=env, start_new_session=True, pass_fds=(write_end,),
+                              preexec_fn=(lambda: join(procs_files)) if procs_files else None)
+        finally:
+            os.close(write_end)
+        self.pid = self.proc.pid
+        self.sandbox_pid = await asyncio.wait_for(asyncio.to_thread(_read_child_pid, read_end),
+                                                  INFO_TIMEOUT)
+        if not self.sandbox_pid:
+            raise RuntimeError(f"The sandbox of {self._log_name} did not start "  # type: ignore[attr-defined]
+                               f"(bwrap exit status {self.proc.wait()}); the hub's log says why.")
+        return (self.ip or "127.0.0.1", self.port)
+
+    def _make_cgroup(self, limits: Limits) -> list[str]:
+        """Create the server's cgroup; without one the server runs unlimited, which the log says."""
+        try:
+            cgroup = ServerCgroup.for_unit(self.cgroup_unit)
+            cgroup.create(limits)
+        except CgroupUnavailable as exc:
+            self.log.warning("Limits are not enforced for %s: %s",  # type: ignore[attr-defined]
+                             self._log_name, exc)  # type: ignore[attr-defined]
+            return []
+        self.log.info("%s limited to %g CPU and %d MiB", self._log_name,  # type: ignore[attr-defined]
+                      limits.cpus, limits.memory_bytes // 2**20)
+        return cgroup.procs_files()
+
+    def _inner_pid(self) -> int | None:
+        """The sandbox's PID 1 if it is still bwrap's child (a reused pid is never signalled)."""
+        if not self.sandbox_pid:
+            return None
+        try:
+            status = Path(f"/proc/{self.sandbox_pid}/status").read_text()
+        except OSError:
+            return None
+        parent = next((line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "")
+        return self.sandbox_pid if parent == str(self.pid) else None  # type: ignore[has-type]
+
+    async def _signal(self, sig: int) -> bool:
+        if self.isolation and sig in (signal.SIGINT, signal.SIGTERM):
+            inner = self._inner_pid()
+            if inner is not None:
+                os.kill(inner, sig)
+                return True
+        alive = await super()._signal(sig)  # type: ignore[misc]
+        if self.isolation and sig == signal.SIGKILL:
+            self._cgroup().kill_all()
+        return alive
+
+    def _cgroup(self) -> ServerCgroup:
+        try:
+            return ServerCgroup.for_unit(self.cgroup_unit)
+        except CgroupUnavailable:
+            return ServerCgroup([], version=1)
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now=now)  # type: ignore[misc]
+        if self.isolation:
+            self._cgroup().remove()
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()  # type: ignore[misc]
+        if self.sandbox_pid:
+            state[SANDBOX_PID_KEY] = self.sandbox_pid
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)  # type: ignore[misc]
+        self.sandbox_pid = int(state.get(SANDBOX_PID_KEY, 0))
+
+    def clear_state(self) -> None:
+        super().clear_state()  # type: ignore[misc]
+        self.sandbox_pid = 0
+
+
+def _read_child_pid(fd: int) -> int:
+    """bwrap's --info-fd JSON, read to its end; the sandbox's PID 1 as the host sees it, 0 if bwrap
+    failed before making it."""
+    with os.fdopen(fd, encoding="utf-8") as info:
+        text = info.read()
+    return int(json.loads(text)["child-pid"]) if text.strip() else 0
+
+
+def _chown_tree(root: Path, account: Account) -> None:
+    """Give a home made before isolation (owned by the service) to its account, symlinks untouched."""
+    for directory, dirnames, filenames in os.walk(root):
+        os.chown(directory, account.uid, account.gid, follow_symlinks=False)
+        for name in dirnames + filenames:
+            os.chown(os.path.join(directory, name), account.uid, account.gid, follow_symlinks=False)
