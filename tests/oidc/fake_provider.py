@@ -1,14 +1,18 @@
-"""A tiny real OIDC provider for tests: discovery, JWKS and introspection over loopback HTTP.
+"""A tiny real OIDC provider for tests: discovery, JWKS, introspection and a code flow over loopback.
 
-It runs on the test's own event loop (tornado on asyncio), signs tokens with keys generated here and
-counts the requests it receives, so tests can assert what reached the provider.
+It runs on the test's own event loop (tornado on asyncio), or on its own thread for tests that drive a
+real hub in another process (`serve_in_thread`). It signs tokens with keys generated here, counts the
+requests it receives, so tests can assert what reached the provider, and can misbehave on demand:
+refuse userinfo, fail the token endpoint, or accept connections and never answer (`silent`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tornado import web
 from tornado.httpserver import HTTPServer
+from tornado.httputil import url_concat
 from tornado.netutil import bind_sockets
 
 
@@ -56,13 +61,28 @@ class FakeProvider:
     keys: list[SigningKey] = field(
         default_factory=lambda: [new_key("rsa-1"), new_key("ec-1", "ES256")])
     hits: dict[str, int] = field(
-        default_factory=lambda: {"discovery": 0, "jwks": 0, "introspect": 0})
+        default_factory=lambda: {"discovery": 0, "jwks": 0, "introspect": 0, "authorize": 0,
+                                 "token": 0, "userinfo": 0})
     opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Opaque token -> introspection answer."""
     fail_jwks: bool = False
+    login_claims: dict[str, Any] = field(default_factory=dict)
+    """Claim overrides of the user the authorization endpoint logs in (no form: approved at once)."""
+    access_token_audience: str = "https://api.example.org"
+    """`aud` of the JWT access tokens (RFC 9068): a resource server, not this client."""
+    userinfo_status: int = 200
+    """Anything but 200: userinfo refuses every access token with this status."""
+    userinfo_override: dict[str, Any] = field(default_factory=dict)
+    """Claims userinfo answers over the token's own (e.g. another `sub`, as a forger would)."""
+    token_failure: tuple[int, str] | None = None
+    """(status, body) the token endpoint answers instead of tokens."""
+    silent: bool = False
+    """Accept connections and requests, never answer (a hung IdP)."""
     issuer: str = ""
     port: int = 0
     _server: HTTPServer | None = None
+    _codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> FakeProvider:
         sockets = bind_sockets(0, "127.0.0.1")
@@ -72,6 +92,9 @@ class FakeProvider:
             (r"/realm/\.well-known/openid-configuration", _Discovery, {"p": self}),
             (r"/realm/jwks", _Jwks, {"p": self}),
             (r"/realm/introspect", _Introspect, {"p": self}),
+            (r"/realm/auth", _Authorize, {"p": self}),
+            (r"/realm/token", _Token, {"p": self}),
+            (r"/realm/userinfo", _Userinfo, {"p": self}),
         ])
         self._server = HTTPServer(app)
         self._server.add_sockets(sockets)
@@ -81,6 +104,30 @@ class FakeProvider:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+    def serve_in_thread(self) -> FakeProvider:
+        """Serve from a thread of its own, for tests that block (a hub in another process)."""
+        ready = threading.Event()
+
+        async def begin() -> None:
+            self.start()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            loop.run_until_complete(begin())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.shutdown())
+            loop.close()
+
+        threading.Thread(target=run, name="fake-oidc-provider", daemon=True).start()
+        assert ready.wait(10), "the fake provider did not start"
+        return self
+
+    def stop_thread(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
 
     async def shutdown(self) -> None:
         """Stop as a dead process would: no listener and no open keep-alive connections."""
@@ -119,6 +166,20 @@ class FakeProvider:
         return jwt.encode(self.claims(**claims), key.private, algorithm=alg or key.alg,
                           headers={"kid": kid, **(headers or {})})
 
+    def issue(self, claims: dict[str, Any], *, refresh: bool = True) -> dict[str, Any]:
+        """A token endpoint answer for the user of `claims`: JWT access and ID tokens."""
+        access = self.token(**{**claims, "aud": self.access_token_audience,
+                               "scope": "openid profile email"})
+        answer: dict[str, Any] = {
+            "access_token": access, "token_type": "Bearer", "expires_in": 300,
+            "id_token": self.token(**claims), "scope": "openid profile email offline_access",
+        }
+        if refresh:
+            refresh_token = secrets.token_urlsafe(24)
+            self._codes[f"refresh:{refresh_token}"] = claims
+            answer["refresh_token"] = refresh_token
+        return answer
+
     def opaque_token(self, active: bool = True, **fields: Any) -> str:
         token = secrets.token_urlsafe(24)
         answer: dict[str, Any] = {"active": active}
@@ -144,6 +205,10 @@ class FakeProvider:
 class _Base(web.RequestHandler):
     def initialize(self, p: FakeProvider) -> None:
         self.p = p
+
+    async def prepare(self) -> None:
+        while self.p.silent:  # a hung provider: the request stays open, unanswered
+            await asyncio.sleep(0.2)
 
     def check_xsrf_cookie(self) -> None:
         return None
@@ -171,6 +236,54 @@ class _Introspect(_Base):
             raise web.HTTPError(401)
         token = self.get_body_argument("token", "")
         self.write(self.p.opaque.get(token, {"active": False}))
+
+
+class _Authorize(_Base):
+    """Approves at once (no form) and sends the browser back with a code."""
+
+    def get(self) -> None:
+        self.p.hits["authorize"] += 1
+        code = secrets.token_urlsafe(16)
+        self.p._codes[code] = dict(self.p.login_claims)
+        self.redirect(url_concat(self.get_argument("redirect_uri"),
+                                 {"code": code, "state": self.get_argument("state", "")}))
+
+
+class _Token(_Base):
+    def post(self) -> None:
+        self.p.hits["token"] += 1
+        if self.p.token_failure is not None:
+            status, body = self.p.token_failure
+            self.set_status(status)
+            self.set_header("Content-Type", "application/json")
+            self.finish(body)
+            return
+        grant = self.get_body_argument("grant_type", "")
+        key = (self.get_body_argument("code", "") if grant == "authorization_code"
+               else f"refresh:{self.get_body_argument('refresh_token', '')}")
+        claims = self.p._codes.pop(key, None)
+        if claims is None:
+            self.set_status(400)
+            self.finish({"error": "invalid_grant", "error_description": "unknown or used grant"})
+            return
+        self.finish(self.p.issue(claims))
+
+
+class _Userinfo(_Base):
+    def get(self) -> None:
+        self.p.hits["userinfo"] += 1
+        if self.p.userinfo_status != 200:
+            self.set_status(self.p.userinfo_status)
+            self.set_header("WWW-Authenticate", 'Bearer error="invalid_token", '
+                                                'error_description="audience is not userinfo"')
+            self.finish()
+            return
+        token = self.request.headers.get("Authorization", "").partition(" ")[2]
+        claims = self.p.claims_of(token)
+        if claims is None:
+            raise web.HTTPError(401)
+        keep = ("sub", "preferred_username", "eduperson_entitlement", "email", "name")
+        self.finish({**{k: claims[k] for k in keep if k in claims}, **self.p.userinfo_override})
 
 
 def hs256_with_public_key(provider: FakeProvider, kid: str = "rsa-1") -> str:

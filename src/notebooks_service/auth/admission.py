@@ -6,7 +6,7 @@ that both routes admit exactly the same people with exactly the same groups.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,9 +39,15 @@ def claim_groups(claims: Mapping[str, Any], groups_claim: str) -> tuple[str, ...
     return tuple(sorted({str(v) for v in value if str(v)}))
 
 
-def admit(claims: Mapping[str, Any], oidc: OidcSection) -> Admission:
-    """Apply the username claim and the allowed/admin group rules of `oidc` to `claims`."""
-    username = claims.get(oidc.username_claim)
+UsernameOf = Callable[[Mapping[str, Any]], Any]
+"""A hub's callable `username_claim`: claims in, user name out."""
+
+
+def admit(claims: Mapping[str, Any], oidc: OidcSection, *, username_of: UsernameOf | None = None
+          ) -> Admission:
+    """Apply the username claim (or `username_of`, when the hub names users with a function) and
+    the allowed/admin group rules of `oidc` to `claims`."""
+    username = username_of(claims) if username_of else claims.get(oidc.username_claim)
     if not isinstance(username, str) or not username.strip():
         raise MissingUsernameClaim(f"token has no {oidc.username_claim!r} claim")
     username = username.strip().lower()

@@ -9,24 +9,34 @@ the IdP hands out, admission by group/entitlement shared with the JWT API, and r
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
 from oauthenticator.generic import GenericOAuthenticator
 from tornado import web
-from tornado.httpclient import HTTPClientError
-from traitlets import Float, List, Unicode, default
+from traitlets import Bool, Float, List, Unicode, default
 
 from notebooks_service.auth.admission import Admission, MissingUsernameClaim, admit
 from notebooks_service.auth.bearer_login import ROUTE as BEARER_LOGIN_ROUTE
 from notebooks_service.auth.bearer_login import BearerLoginHandler
+from notebooks_service.auth.idp_errors import idp_call, idp_page, is_refusal
+from notebooks_service.auth.login_handler import DiscoveringLoginHandler
+from notebooks_service.auth.userinfo import with_userinfo
 from notebooks_service.config.schema import OidcSection
 from notebooks_service.oidc.bearer import BearerClaims, bearer_claims, looks_like_jwt
-from notebooks_service.oidc.discovery import ProviderMetadata, discover
+from notebooks_service.oidc.discovery import ProviderMetadata
 from notebooks_service.oidc.introspect import Introspector
+from notebooks_service.oidc.provider_lookup import ProviderLookup
 from notebooks_service.oidc.verify import InvalidToken, JwtVerifier, ProviderUnavailable
+
+_previous_claims: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "previous_claims", default=None)
+"""During a refresh: the claims of the login being refreshed, for when neither a new ID token nor
+the userinfo endpoint tells who the user is."""
 
 
 class RefreshRefused(Exception):
@@ -77,6 +87,23 @@ class NotebooksAuthenticator(GenericOAuthenticator):
         config=True,
         help="""Refresh the access token once less than this fraction of its lifetime is left.""",
     )
+    use_userinfo = Bool(
+        True,
+        config=True,
+        help="""Complete the ID token's claims with the userinfo endpoint's answer at login.
+
+        When the endpoint refuses the access token (IdPs issuing access tokens for a resource server,
+        RFC 8707/9068) the login proceeds from the verified ID token alone; False never asks it.
+        """,
+    )
+    idp_timeout = Float(
+        8.0,
+        config=True,
+        help="""Seconds any one call to the identity provider may take (discovery, token, userinfo,
+        keys, introspection): the longest a user waits for a page when the IdP does not answer.""",
+    )
+
+    login_handler = DiscoveringLoginHandler
 
     @default("login_service")
     def _login_service_default(self) -> str:
@@ -94,15 +121,34 @@ class NotebooksAuthenticator(GenericOAuthenticator):
     def _reconcile_auth_state_hook_default(self) -> Any:
         return keep_session_tokens
 
+    @default("http_request_kwargs")
+    def _http_request_kwargs_default(self) -> dict[str, Any]:
+        # tornado's own default waits 20 s to connect and 20 s more for an answer
+        return {"connect_timeout": self.idp_timeout, "request_timeout": self.idp_timeout}
+
     def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
+        self.provider_lookup.prefetch()
         return [*super().get_handlers(app), (BEARER_LOGIN_ROUTE, BearerLoginHandler)]
 
     @cached_property
-    def provider(self) -> ProviderMetadata:
-        """The issuer's discovery document, fetched once when first needed (at hub start)."""
+    def provider_lookup(self) -> ProviderLookup:
         if not self.issuer:
             raise ValueError("NotebooksAuthenticator.issuer is not set")
-        return discover(self.issuer)
+        return ProviderLookup(self.issuer, timeout=self.idp_timeout)
+
+    async def discovered(self) -> ProviderMetadata:
+        """The issuer's discovery document, fetched once without blocking the hub; a clear 503 page
+        (after at most `idp_timeout` seconds) while the IdP does not answer."""
+        with idp_call("discovery document", self.issuer):
+            return await self.provider_lookup.get()
+
+    @property
+    def provider(self) -> ProviderMetadata:
+        """The discovery document; only once `discovered()` succeeded (every IdP path awaits it)."""
+        metadata = self.provider_lookup.metadata
+        if metadata is None:
+            raise ProviderUnavailable(f"{self.issuer} has not been discovered yet")
+        return metadata
 
     @default("authorize_url")
     def _authorize_url_default(self) -> str:
@@ -122,6 +168,7 @@ class NotebooksAuthenticator(GenericOAuthenticator):
             self.provider,
             algorithms=list(self.signature_algorithms),
             audience=self.access_token_audience or None,
+            timeout=self.idp_timeout,
         )
 
     @cached_property
@@ -129,7 +176,8 @@ class NotebooksAuthenticator(GenericOAuthenticator):
         """For opaque bearer tokens; None when the provider publishes no introspection endpoint."""
         if not self.provider.introspection_endpoint:
             return None
-        return Introspector(self.provider, self.client_id, self.client_secret)
+        return Introspector(self.provider, self.client_id, self.client_secret,
+                            timeout=self.idp_timeout)
 
     @cached_property
     def bearer_login_locks(self) -> defaultdict[str, asyncio.Lock]:
@@ -144,19 +192,42 @@ class NotebooksAuthenticator(GenericOAuthenticator):
 
     async def bearer_claims(self, token: str) -> BearerClaims:
         """Verified claims of an access token presented as a bearer token (bearer-login)."""
+        try:
+            await self.provider_lookup.get()
+        except Exception as exc:
+            raise ProviderUnavailable(str(exc)) from None
         return await bearer_claims(token, self.verifier, self.introspector)
 
     @property
     def admission_rules(self) -> OidcSection:
         """The admission settings in the shape the shared `admit` function takes."""
+        claim = self.username_claim
         return OidcSection(
             issuer=self.issuer,
-            username_claim=self.username_claim if isinstance(self.username_claim, str)
-            else "preferred_username",
+            username_claim=claim if isinstance(claim, str) else getattr(claim, "__name__", "name"),
             groups_claim=self.groups_claim,
             allowed_groups=sorted(self.allowed_groups),
             admin_groups=sorted(self.admin_groups),
         )
+
+    def admit(self, claims: Mapping[str, Any]) -> Admission:
+        """Name, groups and admission of the holder of `claims`: the one rule for browser logins and
+        bearer-logins, so both name a person alike, also when `username_claim` is a function."""
+        username_of = self.username_claim if callable(self.username_claim) else None
+        try:
+            return admit(claims, self.admission_rules, username_of=username_of)
+        except MissingUsernameClaim:
+            raise
+        except Exception as exc:  # a configured function that fails on these claims
+            self.log.warning("username_claim function failed: %r", exc)
+            raise MissingUsernameClaim("the token's claims do not name a user") from None
+
+    def user_info_to_username(self, user_info: dict[str, Any]) -> str:
+        """The user name by the shared rule; a clear 403 page when the claims name nobody."""
+        try:
+            return self.admit(user_info).username
+        except MissingUsernameClaim as exc:
+            raise idp_page(403, f"The identity provider did not say who you are ({exc}).") from None
 
     async def _verified_claims(self, token_info: dict[str, Any]) -> dict[str, Any]:
         """Verify the ID token and a JWT access token; return the ID token's claims."""
@@ -172,15 +243,33 @@ class NotebooksAuthenticator(GenericOAuthenticator):
             self.log.warning("Rejected a token from %s: %s", self.issuer, exc)
             raise web.HTTPError(403, f"The identity provider's token is not valid: {exc}") from None
         except ProviderUnavailable as exc:
-            raise web.HTTPError(503, f"The identity provider cannot be reached: {exc}") from None
+            raise idp_page(503, f"The identity provider's signing keys cannot be read: {exc}"
+                           ) from None
         return claims
 
+    async def authenticate(self, handler: Any, data: Any = None, **kwargs: Any) -> Any:
+        await self.discovered()
+        return await super().authenticate(handler, data, **kwargs)
+
+    async def get_token_info(self, handler: Any, params: dict[str, Any]) -> dict[str, Any]:
+        """The token endpoint's answer; a clear page (never a 500) for each way it can fail."""
+        with idp_call("token endpoint", self.issuer):
+            token_info = await super().get_token_info(handler, params)
+        if not isinstance(token_info, dict) or not isinstance(token_info.get("access_token"), str):
+            raise idp_page(502, "The identity provider's token endpoint sent an unusable answer.")
+        return token_info
+
     async def token_to_user(self, token_info: dict[str, Any]) -> dict[str, Any]:
-        """Verified ID-token claims, completed by the userinfo endpoint."""
-        claims = await self._verified_claims(token_info)
-        if self.userdata_url:
-            claims.update(await super().token_to_user(token_info))
-        return claims
+        """Verified ID-token claims, completed by the userinfo endpoint unless it refuses."""
+        claims = await self._verified_claims(token_info) or dict(_previous_claims.get() or {})
+        if not self.use_userinfo or not self.userdata_url:
+            if not claims:
+                raise idp_page(502, "The identity provider sent no ID token, and its userinfo "
+                                    "endpoint is not used: nothing says who you are.")
+            return claims
+        with idp_call("userinfo endpoint", self.issuer):
+            return await with_userinfo(claims, lambda: super(NotebooksAuthenticator, self)
+                                       .token_to_user(token_info), self.issuer)
 
     def build_auth_state_dict(self, token_info: dict[str, Any], user_info: dict[str, Any]
                               ) -> dict[str, Any]:
@@ -195,9 +284,9 @@ class NotebooksAuthenticator(GenericOAuthenticator):
     def _admission(self, auth_model: dict[str, Any]) -> Admission:
         user_info = auth_model["auth_state"][self.user_auth_state_key]
         try:
-            return admit(user_info, self.admission_rules)
+            return self.admit(user_info)
         except MissingUsernameClaim as exc:
-            raise web.HTTPError(403, str(exc)) from None
+            raise idp_page(403, f"The identity provider did not say who you are ({exc}).") from None
 
     async def update_auth_model(self, auth_model: dict[str, Any]) -> dict[str, Any]:
         admission = self._admission(auth_model)
@@ -206,21 +295,23 @@ class NotebooksAuthenticator(GenericOAuthenticator):
 
     async def get_user_groups(self, auth_state: dict[str, Any]) -> set[str]:
         user_info = auth_state[self.user_auth_state_key]
-        return set(admit(user_info, self.admission_rules).groups)
+        return set(self.admit(user_info).groups)
 
     async def check_allowed(self, username: str, auth_model: dict[str, Any] | None) -> bool:
+        """Allowed by the group rules, or by anything the base class allows (`allowed_users`,
+        `allowed_scopes`, admins); otherwise a 403 page that says why."""
         if auth_model is None:
             return True
         admission = self._admission(auth_model)
-        if not admission.allowed:
-            self.log.warning("Refused login: %s", admission.reason)
-            error = web.HTTPError(403, admission.reason)
-            error.jupyterhub_message = (  # type: ignore[attr-defined]
-                f"Your account is not allowed to use this service: {admission.reason}. "
-                "Ask your community's manager to add you to one of these groups."
-            )
-            raise error
-        return True
+        if admission.allowed or await super().check_allowed(username, auth_model):
+            return True
+        self.log.warning("Refused login: %s", admission.reason)
+        error = web.HTTPError(403, admission.reason)
+        error.jupyterhub_message = (  # type: ignore[attr-defined]
+            f"Your account is not allowed to use this service: {admission.reason}. "
+            "Ask your community's manager to add you to one of these groups."
+        )
+        raise error
 
     def _needs_refresh(self, auth_state: dict[str, Any]) -> bool:
         expires_at = auth_state.get("access_token_expires_at")
@@ -251,24 +342,36 @@ class NotebooksAuthenticator(GenericOAuthenticator):
             refresh_token = auth_state.get("refresh_token")
             if not refresh_token:
                 raise RefreshRefused("no refresh token")
-            params = self.build_refresh_token_request_params(refresh_token)
-            try:
-                token_info = await self.get_token_info(handler, params)
-                token_info.setdefault("refresh_token", refresh_token)
-                model = await self._token_to_auth_model(token_info)
-            except (OSError, HTTPClientError, web.HTTPError) as exc:
-                code = getattr(exc, "code", None) or getattr(exc, "status_code", None)
-                if isinstance(exc, OSError) or code in (503, 599):
-                    raise RefreshUnavailable(str(exc)) from None
-                raise RefreshRefused(str(exc)) from None
-            except Exception as exc:
-                raise RefreshRefused(str(exc)) from None
+            model = await self._refreshed_model(auth_state, refresh_token, handler)
             # An ID token describes the login; providers may omit a new one on refresh.
             new_state = model["auth_state"]
             new_state["id_token"] = new_state.get("id_token") or auth_state.get("id_token")
             await user.save_auth_state(new_state)
             self.log.info("Refreshed the access token of %s", user.name)
             return model
+
+    async def _refreshed_model(self, auth_state: dict[str, Any], refresh_token: str,
+                               handler: Any) -> dict[str, Any]:
+        """The auth model from a refresh. Only the IdP's refusal (or a new token that fails
+        verification) is RefreshRefused; no answer, an IdP fault or a bug here is RefreshUnavailable,
+        which keeps the session's tokens for a retry instead of deleting them."""
+        params = self.build_refresh_token_request_params(refresh_token)
+        previous = _previous_claims.set(auth_state.get(self.user_auth_state_key))
+        try:
+            await self.discovered()
+            token_info = await self.get_token_info(handler, params)
+            token_info.setdefault("refresh_token", refresh_token)
+            return await self._token_to_auth_model(token_info)
+        except web.HTTPError as exc:
+            reason = getattr(exc, "jupyterhub_message", None) or exc.log_message or str(exc)
+            if is_refusal(exc):
+                raise RefreshRefused(reason) from None
+            raise RefreshUnavailable(reason) from None
+        except Exception as exc:
+            self.log.exception("Unexpected error refreshing tokens; keeping the current ones")
+            raise RefreshUnavailable(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            _previous_claims.reset(previous)
 
     async def refresh_user(self, user: Any, handler: Any = None, **kwargs: Any) -> Any:
         """Refresh the tokens before they expire; on a refused refresh ask for a new login.

@@ -18,7 +18,7 @@ from jupyterhub import orm
 from jupyterhub.apihandlers.base import APIHandler
 from tornado import web
 
-from notebooks_service.auth.admission import Admission, MissingUsernameClaim, admit
+from notebooks_service.auth.admission import Admission, MissingUsernameClaim
 from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable, time_claim
 
 LOGIN_SCOPE = "custom:notebooks:bearer-login"
@@ -50,19 +50,21 @@ class BearerLoginHandler(APIHandler):
         authenticator = self.authenticator
         try:
             claims = (await authenticator.bearer_claims(token)).claims
-            admission = admit(claims, authenticator.admission_rules)
+            admission = authenticator.admit(claims)
         except InvalidToken as e:
             raise web.HTTPError(401, str(e)) from None
         except ProviderUnavailable as e:
             raise web.HTTPError(503, f"identity provider unavailable: {e}") from None
         except MissingUsernameClaim as e:
             raise web.HTTPError(403, str(e)) from None
-        if not admission.allowed:
-            raise web.HTTPError(403, admission.reason)
         name = authenticator.normalize_username(admission.username)
         if not authenticator.validate_username(name) or not authenticator.check_blocked_users(
                 name, None):
             raise web.HTTPError(403, f"user {name!r} may not log in")
+        # the browser login's rule: groups, or anything else the hub allows (allowed_users...)
+        await authenticator.check_allowed(name, {
+            "name": name, "admin": admission.admin, "groups": list(admission.groups),
+            "auth_state": {authenticator.user_auth_state_key: claims}})
         exp = time_claim(claims, "exp")
         if exp is not None:
             expires_in = min(expires_in, int(exp - time.time()))

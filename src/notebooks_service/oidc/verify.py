@@ -116,6 +116,7 @@ class JwtVerifier:
         min_jwks_refetch_interval: float = 30.0,
         max_jwks_age: float = 3600.0,
         http: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
     ) -> None:
         self.metadata = metadata
         self.algorithms = asymmetric_only(algorithms)
@@ -128,6 +129,7 @@ class JwtVerifier:
         """Seconds after which the keys are fetched again, so that a key the provider withdrew stops
         being trusted; while the provider is down the old keys stay in use."""
         self._http = http
+        self._timeout = timeout
         self._keys: list[dict[str, Any]] = []
         self._fetched_at: float | None = None
         self._fetch_failed = False
@@ -243,10 +245,10 @@ class JwtVerifier:
         self.jwks_fetches += 1
         try:
             if self._http is None:
-                async with httpx.AsyncClient(timeout=10.0) as client:
+                async with httpx.AsyncClient(timeout=self._timeout) as client:
                     response = await client.get(url)
             else:
-                response = await self._http.get(url)
+                response = await self._http.get(url, timeout=self._timeout)
         except httpx.HTTPError as e:
             log.warning("fetching JWKS %s failed: %s", url, type(e).__name__)
             raise ProviderUnavailable("identity provider keys unavailable") from None
