@@ -1,0 +1,89 @@
+"""The hub's identity in the test cluster: its namespace, its ServiceAccount, the Roles a Zero to JupyterHub
+release grants it, and a kubeconfig holding the account's token, exactly what the hub pod would mount.
+
+The chart's Role is written out from its templates (shared/z2jh/README.md: 4.4.0 grants `get, watch, list,
+create, delete` on pods, PVCs, Secrets and Services and `get, watch, list` on events); our own Role is read
+from deploy/kubernetes/token-secrets-rbac.yaml as operators apply it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from tests.kubernetes.control_plane import ControlPlane, write_kubeconfig
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN_ROLE_MANIFEST = REPO / "deploy" / "kubernetes" / "token-secrets-rbac.yaml"
+NAMESPACE = "jhub"
+HUB_ACCOUNT = "hub"
+CHART_HUB_ROLE: dict[str, Any] = {
+    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "hub"},
+    "rules": [
+        {"apiGroups": [""], "resources": ["pods", "persistentvolumeclaims", "secrets", "services"],
+         "verbs": ["get", "watch", "list", "create", "delete"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "watch", "list"]},
+    ],
+}
+_PATHS = {
+    "Namespace": "/api/v1/namespaces",
+    "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
+    "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+}
+
+
+def create(client: httpx.Client, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Create one object as `kubectl create -n namespace` would; the API server's refusal is raised."""
+    answer = client.post(_PATHS[manifest["kind"]].format(ns=namespace), json=manifest)
+    answer.raise_for_status()
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def binding(name: str, account: str, role: str) -> dict[str, Any]:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": account}],
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role}}
+
+
+def account_token(client: httpx.Client, namespace: str, account: str, seconds: int = 86400) -> str:
+    """A bound token for `account` from the TokenRequest API (what the kubelet projects into pods)."""
+    answer = client.post(f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
+                         json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                               "spec": {"expirationSeconds": seconds}})
+    answer.raise_for_status()
+    return str(answer.json()["status"]["token"])
+
+
+def wait_for_default_account(client: httpx.Client, namespace: str, timeout: float = 30) -> None:
+    """Pods need the namespace's `default` ServiceAccount, which the controller manager creates."""
+    deadline = time.monotonic() + timeout
+    while client.get(f"/api/v1/namespaces/{namespace}/serviceaccounts/default").status_code != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no default ServiceAccount in {namespace} after {timeout} s")
+        time.sleep(0.2)
+
+
+def set_up_hub_namespace(plane: ControlPlane, namespace: str = NAMESPACE) -> None:
+    """The namespace with the chart's hub Role and our token Role bound to the `hub` ServiceAccount."""
+    with plane.admin_client() as client:
+        create(client, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        create(client, namespace, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                   "metadata": {"name": HUB_ACCOUNT}})
+        create(client, namespace, CHART_HUB_ROLE)
+        create(client, namespace, binding("hub", HUB_ACCOUNT, "hub"))
+        for manifest in yaml.safe_load_all(TOKEN_ROLE_MANIFEST.read_text(encoding="utf-8")):
+            create(client, namespace, manifest)
+        wait_for_default_account(client, namespace)
+
+
+def account_kubeconfig(plane: ControlPlane, path: Path, account: str, namespace: str = NAMESPACE) -> Path:
+    """A kubeconfig authenticating as the ServiceAccount `account` with a token of its own."""
+    with plane.admin_client() as client:
+        token = account_token(client, namespace, account)
+    return write_kubeconfig(path, plane.url, plane.pki.ca, {"token": token})

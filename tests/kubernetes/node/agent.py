@@ -1,0 +1,306 @@
+"""The node agent: a test-only stand-in for the kubelet, which cannot run on the test machines.
+
+It is not part of the product. It does for the test cluster what a kubelet (plus a trivial scheduler)
+does for the pods the hub creates: registers a Node and keeps its heartbeat, binds pending pods to it,
+runs each pod's single container as a sandboxed local process from the user environment (the host's
+filesystem stands in for the image) on the pod's own loopback address, projects Secret and ConfigMap
+volumes and re-syncs them every `sync_delay` seconds (the kubelet's sync delay), reports phase, pod IP,
+readiness and exit, and on deletion stops the process and removes the pod for good.
+
+Left out on purpose: images, restarts, probes (a started container is ready, as for a pod without a
+readiness probe), resource limits, Services, and any volume type other than Secret, ConfigMap,
+PersistentVolumeClaim and emptyDir (such pods fail with a message saying so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime
+import ipaddress
+import logging
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes_asyncio import watch
+from kubernetes_asyncio.client import (
+    ApiException,
+    CoreV1Api,
+    V1Binding,
+    V1DeleteOptions,
+    V1Node,
+    V1ObjectMeta,
+    V1ObjectReference,
+    V1Pod,
+    V1Preconditions,
+)
+
+from tests.kubernetes.node import pod_spec, sandbox
+from tests.kubernetes.node.volumes import NotReadyYet, PodVolumes, prepare
+
+log = logging.getLogger(__name__)
+HOST_IP = "127.0.0.1"
+FIRST_POD_IP = ipaddress.ip_address("127.10.0.1")
+HEARTBEAT = 10.0
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class RunningPod:
+    """One pod this node runs: its address, volumes, process and the tasks that watch over them."""
+
+    namespace: str
+    name: str
+    uid: str
+    ip: str
+    directory: Path
+    volumes: PodVolumes | None = None
+    gid: int = 0
+    process: asyncio.subprocess.Process | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+class NodeAgent:
+    """Runs the pods bound to `node_name` (see the module's docstring)."""
+
+    def __init__(self, api: CoreV1Api, node_name: str, root: Path, user_env: Path,
+                 sync_delay: float) -> None:
+        self.api = api
+        self.node_name = node_name
+        self.root = root
+        self.user_env = user_env
+        self.sync_delay = sync_delay
+        self.pods: dict[str, RunningPod] = {}
+        self.finished: set[str] = set()
+        self._next_ip = FIRST_POD_IP
+
+    def image_env(self) -> dict[str, str]:
+        """The environment an image would set: the user environment's programs first."""
+        return {"PATH": f"{self.user_env / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": "/home/jovyan",
+                "LANG": "C.UTF-8"}
+
+    async def run(self) -> None:
+        await self.register()
+        heartbeat = asyncio.create_task(self.heartbeat())
+        try:
+            while True:
+                try:
+                    await self.watch_pods()
+                except (ApiException, OSError, asyncio.TimeoutError) as error:
+                    log.warning("pod watch ended (%s); watching again", error)
+                    await asyncio.sleep(1)
+        finally:
+            heartbeat.cancel()
+            for pod in list(self.pods.values()):
+                await self.stop_process(pod, grace=0)
+
+    def node_status(self) -> dict[str, Any]:
+        stamp = now()
+        return {"status": {
+            "conditions": [{"type": "Ready", "status": "True", "reason": "NodeAgentReady",
+                            "message": "test node agent (kubelet stand-in) is running",
+                            "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}],
+            "addresses": [{"type": "InternalIP", "address": HOST_IP}, {"type": "Hostname",
+                                                                       "address": self.node_name}],
+            "capacity": {"cpu": "2", "memory": "8Gi", "pods": "110"},
+            "allocatable": {"cpu": "2", "memory": "8Gi", "pods": "110"},
+            "nodeInfo": {"kubeletVersion": "node-agent", "architecture": "amd64", "operatingSystem": "linux",
+                         "containerRuntimeVersion": "bwrap://local", "kernelVersion": os.uname().release,
+                         "osImage": "test node agent", "kubeProxyVersion": "", "machineID": "",
+                         "systemUUID": "", "bootID": ""},
+        }}
+
+    async def register(self) -> None:
+        node = V1Node(metadata=V1ObjectMeta(name=self.node_name, labels={
+            "kubernetes.io/hostname": self.node_name, "kubernetes.io/os": "linux"}))
+        try:
+            await self.api.create_node(node)
+        except ApiException as error:
+            if error.status != 409:
+                raise
+        await self.api.patch_node_status(self.node_name, self.node_status())
+        log.info("registered node %s", self.node_name)
+
+    async def heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            try:
+                await self.api.patch_node_status(self.node_name, self.node_status())
+            except ApiException as error:
+                log.warning("node heartbeat failed: %s", error)
+
+    async def watch_pods(self) -> None:
+        async with watch.Watch().stream(self.api.list_pod_for_all_namespaces, timeout_seconds=300) as stream:
+            async for event in stream:
+                await self.handle(event["type"], event["object"])
+
+    async def handle(self, kind: str, pod: V1Pod) -> None:
+        uid = pod.metadata.uid
+        if kind == "DELETED":
+            if uid in self.pods:
+                await self.stop_process(self.pods.pop(uid), grace=0)
+            self.finished.discard(uid)
+            return
+        if pod.spec.node_name is None:
+            if pod.metadata.deletion_timestamp is None:
+                await self.bind(pod)
+            return
+        if pod.spec.node_name != self.node_name:
+            return
+        if pod.metadata.deletion_timestamp is not None:
+            asyncio.create_task(self.terminate(pod))
+            return
+        if uid not in self.pods and uid not in self.finished:
+            running = RunningPod(pod.metadata.namespace, pod.metadata.name, uid, self.allocate_ip(),
+                                 self.root / "pods" / f"{pod.metadata.namespace}_{pod.metadata.name}_{uid}")
+            self.pods[uid] = running
+            running.tasks.append(asyncio.create_task(self.start(pod, running)))
+
+    def allocate_ip(self) -> str:
+        self._next_ip += 1
+        return str(self._next_ip)
+
+    async def bind(self, pod: V1Pod) -> None:
+        """The scheduler's one decision here: every pod goes to this node."""
+        binding = V1Binding(metadata=V1ObjectMeta(name=pod.metadata.name),
+                            target=V1ObjectReference(kind="Node", name=self.node_name))
+        try:
+            await self.api.create_namespaced_pod_binding(pod.metadata.name, pod.metadata.namespace, binding,
+                                                         _preload_content=False)
+        except ApiException as error:
+            if error.status not in (404, 409):  # gone, or bound meanwhile
+                raise
+
+    async def patch_status(self, pod: RunningPod, status: dict[str, Any]) -> None:
+        try:
+            await self.api.patch_namespaced_pod_status(pod.name, pod.namespace, {"status": status})
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+    async def start(self, pod: V1Pod, running: RunningPod) -> None:
+        container = pod.spec.containers[0]
+        try:
+            if len(pod.spec.containers) != 1 or pod.spec.init_containers:
+                raise pod_spec.UnsupportedSpec("pods with more than one container")
+            uid, gid, groups = pod_spec.identity(pod, container)
+            running.gid = groups[0] if groups else 0
+            running.volumes = await self.wait_for_volumes(pod, running)
+            lookups = {ref: await self.key_data(pod.metadata.namespace, *ref)
+                       for ref in pod_spec.env_references(container)}
+            env = pod_spec.container_env(pod, container, self.image_env(), running.ip, HOST_IP, lookups)
+            argv = pod_spec.command(container, env)
+            argv[0] = sandbox.resolve(argv[0], env["PATH"])
+        except pod_spec.UnsupportedSpec as error:
+            log.error("pod %s/%s cannot run here: %s", running.namespace, running.name, error)
+            await self.patch_status(running, {"phase": "Failed", "reason": "UnsupportedByNodeAgent",
+                                              "message": str(error)})
+            return
+        log_path = running.directory / "container.log"
+        with log_path.open("ab") as output:
+            running.process = await asyncio.create_subprocess_exec(
+                *sandbox.container_argv(argv, running.volumes.mounts, uid, gid, groups, container.working_dir),
+                stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=asyncio.subprocess.STDOUT, env=env,
+                start_new_session=True)
+        log.info("started pod %s/%s at %s (pid %s): %s", running.namespace, running.name, running.ip,
+                 running.process.pid, " ".join(argv))
+        stamp = now()
+        await self.patch_status(running, {
+            "phase": "Running", "hostIP": HOST_IP, "podIP": running.ip, "podIPs": [{"ip": running.ip}],
+            "startTime": stamp,
+            "conditions": [{"type": kind, "status": "True", "lastTransitionTime": stamp}
+                           for kind in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+            "containerStatuses": [{"name": container.name, "image": container.image or "", "imageID": "",
+                                   "ready": True, "started": True, "restartCount": 0,
+                                   "state": {"running": {"startedAt": stamp}}}]})
+        running.tasks += [asyncio.create_task(self.resync(running)),
+                          asyncio.create_task(self.report_exit(running, container.name, container.image))]
+
+    async def key_data(self, namespace: str, kind: str, name: str) -> dict[str, str]:
+        try:
+            if kind == "Secret":
+                secret = await self.api.read_namespaced_secret(name, namespace)
+                return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+            return dict((await self.api.read_namespaced_config_map(name, namespace)).data or {})
+        except ApiException as error:
+            if error.status == 404:
+                return {}
+            raise
+
+    async def wait_for_volumes(self, pod: V1Pod, running: RunningPod) -> PodVolumes:
+        """The pod's volumes, once all their sources exist (the pod stays Pending meanwhile)."""
+        running.directory.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                return await prepare(self.api, pod, running.directory, self.root / "claims", running.gid)
+            except NotReadyYet as waiting:
+                log.info("pod %s/%s waits: %s", running.namespace, running.name, waiting)
+                await asyncio.sleep(self.sync_delay)
+
+    async def resync(self, running: RunningPod) -> None:
+        """The kubelet's periodic sync of Secret and ConfigMap volumes, every `sync_delay` seconds."""
+        assert running.volumes is not None
+        while True:
+            await asyncio.sleep(self.sync_delay)
+            for source in running.volumes.sources:
+                try:
+                    if await source.sync(self.api, running.namespace, running.gid):
+                        log.info("pod %s/%s: %s %s re-projected", running.namespace, running.name,
+                                 source.kind, source.name)
+                except (NotReadyYet, ApiException) as error:
+                    log.warning("pod %s/%s: %s", running.namespace, running.name, error)
+
+    async def report_exit(self, running: RunningPod, name: str, image: str | None) -> None:
+        assert running.process is not None
+        code = await running.process.wait()
+        if running.uid not in self.pods:
+            return  # stopped because the pod is being deleted
+        log.info("pod %s/%s exited with %s", running.namespace, running.name, code)
+        self.finished.add(running.uid)
+        stamp = now()
+        await self.patch_status(running, {
+            "phase": "Succeeded" if code == 0 else "Failed",
+            "conditions": [{"type": kind, "status": "False", "lastTransitionTime": stamp}
+                           for kind in ("ContainersReady", "Ready")],
+            "containerStatuses": [{"name": name, "image": image or "", "imageID": "", "ready": False,
+                                   "started": False, "restartCount": 0,
+                                   "state": {"terminated": {"exitCode": code, "finishedAt": stamp,
+                                                            "reason": "Completed" if code == 0 else "Error"}}}]})
+
+    async def stop_process(self, running: RunningPod, grace: float) -> None:
+        for task in running.tasks:
+            task.cancel()
+        process = running.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), grace or 0.1)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+        log.info("stopped pod %s/%s", running.namespace, running.name)
+
+    async def terminate(self, pod: V1Pod) -> None:
+        """A deleted pod: stop its container within the grace period, then remove the pod object."""
+        uid = pod.metadata.uid
+        running = self.pods.pop(uid, None)
+        self.finished.discard(uid)
+        if running is not None:
+            await self.stop_process(running, grace=float(pod.metadata.deletion_grace_period_seconds or 0))
+        try:
+            await self.api.delete_namespaced_pod(
+                pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0,
+                body=V1DeleteOptions(grace_period_seconds=0, preconditions=V1Preconditions(uid=uid)))
+        except ApiException as error:
+            if error.status not in (404, 409):
+                raise

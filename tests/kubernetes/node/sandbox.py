@@ -1,0 +1,66 @@
+"""A container as a sandboxed local process: bubblewrap gives it private /tmp, PID and IPC namespaces
+and the pod's volumes at their container paths; setpriv drops it to the pod's user and groups.
+
+The host's filesystem stands in for the image (read-only); the network is the host's, so each pod
+listens on its own loopback address (the pod IP).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+BWRAP = "/usr/bin/bwrap"
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: Path
+    target: str
+    read_only: bool
+
+
+def _missing_parent_roots(targets: list[str]) -> list[str]:
+    """The deepest existing host directory above each target that does not exist yet: a tmpfs there lets
+    bubblewrap create the mount point on a read-only root, hiding only what the pod cannot see anyway."""
+    roots: list[str] = []
+    for target in targets:
+        path = Path(target)
+        if path.exists():
+            continue
+        while not path.parent.exists():
+            path = path.parent
+        root = str(path.parent)
+        if root == "/":
+            raise ValueError(f"cannot mount at {target}: its top directory does not exist on the node")
+        if root not in roots:
+            roots.append(root)
+    return sorted(roots, key=len)
+
+
+def container_argv(command: list[str], mounts: list[Mount], uid: int, gid: int, groups: list[int],
+                   workdir: str | None) -> list[str]:
+    argv = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+            "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"]
+    for root in _missing_parent_roots([m.target for m in mounts] + ([workdir] if workdir else [])):
+        argv += ["--tmpfs", root]
+    for mount in mounts:
+        argv += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
+    if workdir:
+        argv += ["--dir", workdir, "--chdir", workdir]
+    group_list = ",".join(str(g) for g in groups)
+    argv += ["--", "setpriv", f"--reuid={uid}", f"--regid={gid}",
+             f"--groups={group_list}" if groups else "--clear-groups", "--inh-caps=-all", "--", *command]
+    return argv
+
+
+def resolve(executable: str, path: str) -> str:
+    """The executable as the container's PATH finds it (absolute paths are kept)."""
+    if "/" in executable:
+        return executable
+    for directory in path.split(os.pathsep):
+        candidate = Path(directory) / executable
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return executable  # setpriv reports it missing; the container then fails like a bad image command
