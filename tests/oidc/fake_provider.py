@@ -169,7 +169,7 @@ class FakeProvider:
     def issue(self, claims: dict[str, Any], *, refresh: bool = True) -> dict[str, Any]:
         """A token endpoint answer for the user of `claims`: JWT access and ID tokens."""
         access = self.token(**{**claims, "aud": self.access_token_audience,
-                               "scope": "openid profile email"})
+                               "scope": "openid profile email", "jti": secrets.token_hex(8)})
         answer: dict[str, Any] = {
             "access_token": access, "token_type": "Bearer", "expires_in": 300,
             "id_token": self.token(**claims), "scope": "openid profile email offline_access",
