@@ -21,6 +21,16 @@ class Mount:
     read_only: bool
 
 
+def canonical(target: str) -> str:
+    """`target` with the symlinks of its existing part resolved (/var/run is /run on Debian): bubblewrap
+    mounts below its new root, where an absolute symlink would point back out of it."""
+    path, rest = Path(target), []
+    while not path.exists():
+        rest.insert(0, path.name)
+        path = path.parent
+    return str(Path(os.path.realpath(path), *rest))
+
+
 def _missing_parent_roots(targets: list[str]) -> list[str]:
     """The deepest existing host directory above each target that does not exist yet: a tmpfs there lets
     bubblewrap create the mount point on a read-only root, hiding only what the pod cannot see anyway."""
@@ -43,10 +53,18 @@ def container_argv(command: list[str], mounts: list[Mount], uid: int, gid: int, 
                    workdir: str | None) -> list[str]:
     argv = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
             "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"]
-    for root in _missing_parent_roots([m.target for m in mounts] + ([workdir] if workdir else [])):
+    targets = [canonical(m.target) for m in mounts]
+    workdir = canonical(workdir) if workdir else None
+    for root in _missing_parent_roots(targets + ([workdir] if workdir else [])):
         argv += ["--tmpfs", root]
-    for mount in mounts:
-        argv += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
+    made: list[str] = []
+    for target in targets:  # bubblewrap would make missing parents 0700, unreadable for the pod's user
+        for parent in reversed(Path(target).parents):
+            if not parent.exists() and str(parent) not in made:
+                made.append(str(parent))
+                argv += ["--perms", "0755", "--dir", str(parent)]
+    for mount, target in zip(mounts, targets, strict=True):
+        argv += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), target]
     if workdir:
         argv += ["--dir", workdir, "--chdir", workdir]
     group_list = ",".join(str(g) for g in groups)
