@@ -36,7 +36,7 @@ def test_userinfo_refusing_the_access_token_still_logs_in_from_the_id_token(
         idp_stack: Stack, idp: FakeProvider) -> None:
     """RFC 8707/9068 IdPs: the access token is for a resource server; userinfo answers 401."""
     idp.userinfo_status = 401
-    offset, asked = len(idp_stack.log()), idp.hits["userinfo"]
+    offset, asked = len(idp_stack.log()), idp.hits.get("userinfo", 0)
     client, page = login(idp_stack)
     assert page.status_code == 200, page.text[:2000]
     assert str(page.url) == f"{idp_stack.hub_url}/hub/home"

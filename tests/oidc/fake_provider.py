@@ -61,8 +61,8 @@ class FakeProvider:
     keys: list[SigningKey] = field(
         default_factory=lambda: [new_key("rsa-1"), new_key("ec-1", "ES256")])
     hits: dict[str, int] = field(
-        default_factory=lambda: {"discovery": 0, "jwks": 0, "introspect": 0, "authorize": 0,
-                                 "token": 0, "userinfo": 0})
+        default_factory=lambda: {"discovery": 0, "jwks": 0, "introspect": 0})
+    """Requests per endpoint; the code-flow endpoints appear once asked."""
     opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Opaque token -> introspection answer."""
     fail_jwks: bool = False
@@ -242,7 +242,7 @@ class _Authorize(_Base):
     """Approves at once (no form) and sends the browser back with a code."""
 
     def get(self) -> None:
-        self.p.hits["authorize"] += 1
+        self.p.hits["authorize"] = self.p.hits.get("authorize", 0) + 1
         code = secrets.token_urlsafe(16)
         self.p._codes[code] = dict(self.p.login_claims)
         self.redirect(url_concat(self.get_argument("redirect_uri"),
@@ -251,7 +251,7 @@ class _Authorize(_Base):
 
 class _Token(_Base):
     def post(self) -> None:
-        self.p.hits["token"] += 1
+        self.p.hits["token"] = self.p.hits.get("token", 0) + 1
         if self.p.token_failure is not None:
             status, body = self.p.token_failure
             self.set_status(status)
@@ -271,7 +271,7 @@ class _Token(_Base):
 
 class _Userinfo(_Base):
     def get(self) -> None:
-        self.p.hits["userinfo"] += 1
+        self.p.hits["userinfo"] = self.p.hits.get("userinfo", 0) + 1
         if self.p.userinfo_status != 200:
             self.set_status(self.p.userinfo_status)
             self.set_header("WWW-Authenticate", 'Bearer error="invalid_token", '
