@@ -65,6 +65,9 @@ class OidcSection(_Section):
     """Allow-list of JWT signature algorithms; symmetric algorithms are never accepted."""
     refresh_margin_fraction: Annotated[float, Field(gt=0, lt=1)] = 1 / 3
     """Refresh an access token once less than this fraction of its lifetime is left."""
+    userinfo: bool = True
+    """Ask the userinfo endpoint for more claims at login. A refusal (IdPs whose access tokens are for
+    a resource server) falls back to the verified ID token anyway; false never asks it."""
 
     @model_validator(mode="after")
     def _no_symmetric_algorithms(self) -> OidcSection:

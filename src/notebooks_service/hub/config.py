@@ -59,6 +59,7 @@ def configure_hub(c: Any, runtime: Runtime) -> None:
     auth.signature_algorithms = list(oidc.signature_algorithms)
     auth.access_token_audience = oidc.audience
     auth.refresh_margin_fraction = oidc.refresh_margin_fraction
+    auth.use_userinfo = oidc.userinfo
     c.Authenticator.auth_refresh_age = service.auth_refresh_age
     c.Authenticator.refresh_pre_spawn = True
 
