@@ -30,6 +30,8 @@ def provider() -> Iterator[FakeProvider]:
 def answering(provider: FakeProvider) -> Iterator[None]:
     yield
     provider.token_failure = None
+    provider.userinfo_status = 200
+    provider.id_token_on_refresh = True
 
 
 def authenticator(provider: FakeProvider, **traits: Any) -> NotebooksAuthenticator:
@@ -138,3 +140,25 @@ async def test_only_a_refusal_ends_the_tokens_of_a_session(provider: FakeProvide
     provider.token_failure = (400, '{"error": "invalid_grant"}')
     with pytest.raises(RefreshRefused, match="invalid_grant"):
         await auth.refresh_tokens(user, force=True)
+
+
+async def test_userinfo_can_be_skipped(provider: FakeProvider) -> None:
+    auth = authenticator(provider, use_userinfo=False)
+    asked = provider.hits.get("userinfo", 0)
+    model = await auth.get_authenticated_user(Callback(provider), None)
+    assert model is not None and model["name"] == "alice" and model["groups"] == ["researchers"]
+    assert provider.hits.get("userinfo", 0) == asked
+
+
+async def test_refresh_without_id_token_while_userinfo_refuses_keeps_the_login(
+        provider: FakeProvider) -> None:
+    """Nothing new says who the user is: the refreshed session keeps the login's verified claims."""
+    provider.userinfo_status = 401
+    provider.id_token_on_refresh = False
+    auth = authenticator(provider)
+    model = await auth.get_authenticated_user(Callback(provider), None)
+    user = User("alice", model["auth_state"])
+    refreshed = await auth.refresh_tokens(user, force=True)
+    assert refreshed is not None
+    assert (refreshed["name"], refreshed["groups"]) == ("alice", ["researchers"])
+    assert user.auth_state["id_token"] == model["auth_state"]["id_token"]

@@ -76,6 +76,8 @@ class FakeProvider:
     """Claims userinfo answers over the token's own (e.g. another `sub`, as a forger would)."""
     token_failure: tuple[int, str] | None = None
     """(status, body) the token endpoint answers instead of tokens."""
+    id_token_on_refresh: bool = True
+    """False: refreshes answer without an ID token (OIDC Core 12.2 allows it)."""
     silent: bool = False
     """Accept connections and requests, never answer (a hung IdP)."""
     issuer: str = ""
@@ -266,7 +268,10 @@ class _Token(_Base):
             self.set_status(400)
             self.finish({"error": "invalid_grant", "error_description": "unknown or used grant"})
             return
-        self.finish(self.p.issue(claims))
+        answer = self.p.issue(claims)
+        if grant == "refresh_token" and not self.p.id_token_on_refresh:
+            del answer["id_token"]
+        self.finish(answer)
 
 
 class _Userinfo(_Base):

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tornado import web
 from traitlets import Float, Integer
 from traitlets.config import SingletonConfigurable
 
@@ -197,7 +198,7 @@ class TokenRefresher(SingletonConfigurable):
         watch.exposed.clear()
         if not exposed:
             return
-        revoked = await self._revoker(spawner).revoke(exposed)
+        revoked = await (await self._revoker(spawner)).revoke(exposed)
         self.log.warning("%s was shared: revoked %d of %d exposed access token(s)",
                          spawner._log_name, revoked, len(exposed))
         auth_state = await spawner.user.get_auth_state() or {}
@@ -215,9 +216,15 @@ class TokenRefresher(SingletonConfigurable):
         except (RefreshRefused, RefreshUnavailable) as exc:
             self.log.warning("Could not replace the revoked token of %s: %s", spawner.user.name, exc)
 
-    @staticmethod
-    def _revoker(spawner: Any) -> Revoker:
+    async def _revoker(self, spawner: Any) -> Revoker:
+        """A revoker at the IdP's endpoint, discovered without blocking (none while the IdP is
+        silent: the exposed tokens are then logged as left valid until they expire)."""
         authenticator = spawner.authenticator
-        provider = getattr(authenticator, "provider", None)
-        return Revoker(getattr(provider, "revocation_endpoint", None),
-                       authenticator.client_id, authenticator.client_secret)
+        endpoint = None
+        discovered = getattr(authenticator, "discovered", None)
+        if discovered is not None:
+            try:
+                endpoint = (await discovered()).revocation_endpoint
+            except web.HTTPError as exc:
+                self.log.warning("Cannot revoke exposed tokens: %s", exc.log_message)
+        return Revoker(endpoint, authenticator.client_id, authenticator.client_secret)
