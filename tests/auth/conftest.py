@@ -19,6 +19,7 @@ CLIENT_SECRET = "s3cret"
 
 @pytest.fixture(scope="module")
 def idp() -> Iterator[FakeProvider]:
+    """On its own thread, like a real IdP: the hub (or the test's own blocking calls) may wait."""
     provider = FakeProvider(client_secret=CLIENT_SECRET).serve_in_thread()
     yield provider
     provider.stop_thread()
@@ -38,10 +39,6 @@ def idp_stack(idp: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> It
 
 @pytest.fixture(autouse=True)
 def well_behaved(idp: FakeProvider) -> Iterator[None]:
-    """Every test starts and ends with a provider that answers normally."""
+    """Every test starts with a provider that answers normally, whatever the last one did to it."""
+    idp.behave()
     yield
-    idp.silent = False
-    idp.userinfo_status = 200
-    idp.userinfo_override = {}
-    idp.token_failure = None
-    idp.login_claims = {}

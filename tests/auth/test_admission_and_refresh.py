@@ -4,7 +4,6 @@ name, and which refresh failures end a session's tokens."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,28 +15,13 @@ from notebooks_service.auth.authenticator import (
     RefreshRefused,
     RefreshUnavailable,
 )
+from tests.auth.conftest import CLIENT_SECRET
 
 
-@pytest.fixture(scope="module")
-def provider() -> Iterator[FakeProvider]:
-    """On its own thread, like a real IdP: nothing here depends on the test's event loop."""
-    p = FakeProvider(client_secret="s3cret").serve_in_thread()
-    yield p
-    p.stop_thread()
-
-
-@pytest.fixture(autouse=True)
-def answering(provider: FakeProvider) -> Iterator[None]:
-    yield
-    provider.token_failure = None
-    provider.userinfo_status = 200
-    provider.id_token_on_refresh = True
-
-
-def authenticator(provider: FakeProvider, **traits: Any) -> NotebooksAuthenticator:
+def authenticator(idp: FakeProvider, **traits: Any) -> NotebooksAuthenticator:
     """Configured as `hub/config.py` configures the hub's authenticator."""
     return NotebooksAuthenticator(
-        issuer=provider.issuer, client_id="notebooks-hub", client_secret="s3cret",
+        issuer=idp.issuer, client_id="notebooks-hub", client_secret=CLIENT_SECRET,
         oauth_callback_url="http://127.0.0.1:9/hub/oauth_callback", enable_pkce=False,
         username_claim="preferred_username", allowed_groups={"researchers", "admins"},
         admin_groups={"admins"}, **traits)
@@ -46,9 +30,9 @@ def authenticator(provider: FakeProvider, **traits: Any) -> NotebooksAuthenticat
 class Callback:
     """The part of the hub's callback handler oauthenticator reads: the code in the URL."""
 
-    def __init__(self, provider: FakeProvider, **claims: Any) -> None:
+    def __init__(self, idp: FakeProvider, **claims: Any) -> None:
         self.code = secrets.token_urlsafe(16)
-        provider._codes[self.code] = claims
+        idp._codes[self.code] = claims
 
     def get_argument(self, name: str, default: Any = None) -> Any:
         return self.code if name == "code" else default
@@ -70,39 +54,39 @@ class User:
 CAROL = {"sub": "sub-carol", "preferred_username": "carol", "eduperson_entitlement": ["visitors"]}
 
 
-async def test_allowed_users_admits_a_user_outside_the_allowed_groups(provider: FakeProvider
+async def test_allowed_users_admits_a_user_outside_the_allowed_groups(idp: FakeProvider
                                                                       ) -> None:
-    auth = authenticator(provider, allowed_users={"carol"})
-    model = await auth.get_authenticated_user(Callback(provider, **CAROL), None)
+    auth = authenticator(idp, allowed_users={"carol"})
+    model = await auth.get_authenticated_user(Callback(idp, **CAROL), None)
     assert model is not None and model["name"] == "carol"
     dave = {**CAROL, "sub": "sub-dave", "preferred_username": "dave"}
     with pytest.raises(web.HTTPError) as refused:
-        await auth.get_authenticated_user(Callback(provider, **dave), None)
+        await auth.get_authenticated_user(Callback(idp, **dave), None)
     assert refused.value.status_code == 403
     assert "not allowed to use this service" in refused.value.jupyterhub_message
 
 
 async def test_callable_username_claim_names_browser_and_bearer_logins_alike(
-        provider: FakeProvider) -> None:
+        idp: FakeProvider) -> None:
     """An IdP without preferred_username; the hub names users by a function of the claims."""
-    auth = authenticator(provider)
+    auth = authenticator(idp)
     auth.username_claim = lambda claims: claims["email"].split("@")[0]
     claims = {"sub": "sub-x", "preferred_username": None, "email": "xavier@example.org",
               "eduperson_entitlement": ["researchers"]}
-    model = await auth.get_authenticated_user(Callback(provider, **claims), None)
+    model = await auth.get_authenticated_user(Callback(idp, **claims), None)
     assert model is not None and model["name"] == "xavier"
     # the bearer-login endpoint's rule, for the same person's access token
-    bearer = await auth.bearer_claims(provider.token(**claims, aud="https://api.example.org"))
+    bearer = await auth.bearer_claims(idp.token(**claims, aud="https://api.example.org"))
     admission = auth.admit(bearer.claims)
     assert (admission.username, admission.allowed) == ("xavier", True)
 
 
-async def test_a_function_that_fails_on_the_claims_gives_a_clear_403(provider: FakeProvider
+async def test_a_function_that_fails_on_the_claims_gives_a_clear_403(idp: FakeProvider
                                                                      ) -> None:
-    auth = authenticator(provider)
+    auth = authenticator(idp)
     auth.username_claim = lambda claims: claims["email"]
     with pytest.raises(web.HTTPError) as refused:
-        await auth.get_authenticated_user(Callback(provider, sub="sub-y"), None)
+        await auth.get_authenticated_user(Callback(idp, sub="sub-y"), None)
     assert refused.value.status_code == 403
     assert "did not say who you are" in refused.value.jupyterhub_message
 
@@ -116,15 +100,15 @@ IDP_FAULTS = {
 }
 
 
-async def test_only_a_refusal_ends_the_tokens_of_a_session(provider: FakeProvider) -> None:
+async def test_only_a_refusal_ends_the_tokens_of_a_session(idp: FakeProvider) -> None:
     """An IdP fault or an unreadable answer keeps the tokens (retry later); invalid_grant ends them."""
-    auth = authenticator(provider)
-    model = await auth.get_authenticated_user(Callback(provider), None)
+    auth = authenticator(idp)
+    model = await auth.get_authenticated_user(Callback(idp), None)
     user = User("alice", model["auth_state"])
     kept = user.auth_state
     outcomes = {}
     for name, failure in IDP_FAULTS.items():
-        provider.token_failure = failure
+        idp.token_failure = failure
         try:
             await auth.refresh_tokens(user, force=True)
             outcomes[name] = "refreshed"
@@ -133,30 +117,30 @@ async def test_only_a_refusal_ends_the_tokens_of_a_session(provider: FakeProvide
     assert outcomes == dict.fromkeys(IDP_FAULTS, "RefreshUnavailable")
     assert user.auth_state is kept
 
-    provider.token_failure = None
+    idp.token_failure = None
     refreshed = await auth.refresh_tokens(user, force=True)
     assert refreshed is not None and user.auth_state["access_token"] != kept["access_token"]
 
-    provider.token_failure = (400, '{"error": "invalid_grant"}')
+    idp.token_failure = (400, '{"error": "invalid_grant"}')
     with pytest.raises(RefreshRefused, match="invalid_grant"):
         await auth.refresh_tokens(user, force=True)
 
 
-async def test_userinfo_can_be_skipped(provider: FakeProvider) -> None:
-    auth = authenticator(provider, use_userinfo=False)
-    asked = provider.hits.get("userinfo", 0)
-    model = await auth.get_authenticated_user(Callback(provider), None)
+async def test_userinfo_can_be_skipped(idp: FakeProvider) -> None:
+    auth = authenticator(idp, use_userinfo=False)
+    asked = idp.hits.get("userinfo", 0)
+    model = await auth.get_authenticated_user(Callback(idp), None)
     assert model is not None and model["name"] == "alice" and model["groups"] == ["researchers"]
-    assert provider.hits.get("userinfo", 0) == asked
+    assert idp.hits.get("userinfo", 0) == asked
 
 
 async def test_refresh_without_id_token_while_userinfo_refuses_keeps_the_login(
-        provider: FakeProvider) -> None:
+        idp: FakeProvider) -> None:
     """Nothing new says who the user is: the refreshed session keeps the login's verified claims."""
-    provider.userinfo_status = 401
-    provider.id_token_on_refresh = False
-    auth = authenticator(provider)
-    model = await auth.get_authenticated_user(Callback(provider), None)
+    idp.userinfo_status = 401
+    idp.id_token_on_refresh = False
+    auth = authenticator(idp)
+    model = await auth.get_authenticated_user(Callback(idp), None)
     user = User("alice", model["auth_state"])
     refreshed = await auth.refresh_tokens(user, force=True)
     assert refreshed is not None

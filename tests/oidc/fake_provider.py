@@ -107,6 +107,16 @@ class FakeProvider:
             self._server.stop()
             self._server = None
 
+    def behave(self) -> None:
+        """Back to answering every request normally (undo the misbehaviour knobs)."""
+        self.silent = False
+        self.fail_jwks = False
+        self.userinfo_status = 200
+        self.userinfo_override = {}
+        self.token_failure = None
+        self.id_token_on_refresh = True
+        self.login_claims = {}
+
     def serve_in_thread(self) -> FakeProvider:
         """Serve from a thread of its own, for tests that block (a hub in another process)."""
         ready = threading.Event()
