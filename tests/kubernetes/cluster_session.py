@@ -67,6 +67,13 @@ class KubeCluster:
         """Where the node agent keeps a PersistentVolumeClaim's files."""
         return self.node_root / "claims" / namespace / claim
 
+    def pod_volume(self, namespace: str, pod: str, volume: str) -> Path:
+        """Where the node agent keeps a volume of the pod `namespace/pod` (the latest pod of that name):
+        the directory a process in the pod sees at the volume's mount path."""
+        candidates = sorted(self.node_root.glob(f"pods/{namespace}_{pod}_*"), key=lambda p: p.stat().st_mtime)
+        assert candidates, f"no pod {namespace}/{pod} ran on the node"
+        return candidates[-1] / "volumes" / volume
+
     def stop(self) -> None:
         if self.agent is not None and self.agent.poll() is None:
             self.agent.terminate()

@@ -21,6 +21,7 @@ import datetime
 import ipaddress
 import logging
 import os
+import shutil
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,6 +298,7 @@ class NodeAgent:
         self.finished.discard(uid)
         if running is not None:
             await self.stop_process(running, grace=float(pod.metadata.deletion_grace_period_seconds or 0))
+            shutil.rmtree(running.directory / "volumes", ignore_errors=True)  # the container log stays
         try:
             await self.api.delete_namespaced_pod(
                 pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0,

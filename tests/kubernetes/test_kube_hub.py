@@ -1,0 +1,150 @@
+"""End to end on Kubernetes: the service's hub with KubeTokenSpawner, as the hub's ServiceAccount of the
+test cluster, spawning JupyterLab pods that the node agent runs; login through the development IdP."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import DEMO_USERS
+from tests.kubernetes.cluster_session import SYNC_DELAY, KubeCluster
+from tests.kubernetes.hub_access import NAMESPACE
+from tests.stack import (
+    Stack,
+    browser_login,
+    hub_api,
+    hub_token,
+    make_stack,
+    stop_server,
+    verify_with_jwks,
+    wait_until,
+)
+
+LIFETIME = 20
+"""Seconds an access token lives: short, so that the test sees the mounted file refreshed."""
+KUBE_UP = Path(__file__).with_name("kube_up.py")
+
+
+def kube_up_command(*args: str) -> list[str]:
+    return [sys.executable, str(KUBE_UP), *args]
+
+
+@pytest.fixture(scope="module")
+def kube_stack(cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    service = make_stack(tmp_path_factory.mktemp("kube-hub"), "kube-hub", sections={
+        "service": {"auth_refresh_age": 1},
+        "dev_idp": {"access_token_lifetime": LIFETIME, "id_token_lifetime": LIFETIME},
+    }, users=DEMO_USERS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KUBECONFIG", str(cluster.hub_kubeconfig))
+        patch.setattr("tests.stack.notebooks_command", kube_up_command)
+        service.start()
+    yield service
+    service.stop()
+
+
+class Kube:
+    """Reads of the cluster as its admin, to see what the hub did."""
+
+    def __init__(self, cluster: KubeCluster) -> None:
+        self.cluster = cluster
+        self.client = cluster.plane.admin_client()
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        answer = self.client.get(f"/api/v1/namespaces/{NAMESPACE}/{kind}/{name}")
+        if answer.status_code == 404:
+            return None
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
+
+
+@pytest.fixture(scope="module")
+def kube(cluster: KubeCluster) -> Iterator[Kube]:
+    reader = Kube(cluster)
+    yield reader
+    reader.client.close()
+
+
+def spawn(api: httpx.Client, name: str, options: dict[str, Any]) -> dict[str, Any]:
+    response = api.post(f"/users/{name}/server", json=options)
+    assert response.status_code in (201, 202), response.text
+    server: dict[str, Any] = wait_until(
+        lambda: (api.get(f"/users/{name}").json()["servers"].get("") or {}).get("ready") and
+        api.get(f"/users/{name}").json()["servers"][""], 150, what=f"{name}'s server")
+    return server
+
+
+def xsrf_headers(browser: httpx.Client, prefix: str) -> dict[str, str]:
+    return {"X-XSRFToken": browser.cookies.get("_xsrf", path=prefix) or ""}
+
+
+def test_jupyterlab_on_a_pod_with_a_refreshed_token_and_a_home_that_stays(
+        kube_stack: Stack, cluster: KubeCluster, kube: Kube) -> None:
+    browser, _ = browser_login(kube_stack, "alice")
+    api = hub_api(kube_stack, hub_token(browser, kube_stack, "alice"))
+    spawn(api, "alice", {"mount_access_token": True})
+
+    pod = kube.get("pods", "jupyter-alice")
+    assert pod is not None and pod["status"]["phase"] == "Running"
+    assert pod["spec"]["nodeName"] == "notebooks-test-node"
+    assert pod["spec"]["securityContext"]["fsGroup"] == 100
+    secret = kube.get("secrets", "oidc-jupyter-alice")
+    assert secret is not None and set(secret["data"]) == {"access_token", "id_token"}
+
+    lab = browser.get(f"{kube_stack.hub_url}/user/alice/lab")
+    assert lab.status_code == 200 and "JupyterLab" in lab.text, lab.text[:500]
+    assert str(lab.url).startswith(f"{kube_stack.hub_url}/user/alice/lab")
+
+    token_file = cluster.pod_volume(NAMESPACE, "jupyter-alice", "oidc-tokens") / "access_token"
+    first = wait_until(lambda: token_file.exists() and token_file.read_text(), 10 * SYNC_DELAY,
+                       what="the token file in the pod")
+    assert verify_with_jwks(kube_stack, first)["preferred_username"] == "alice"
+    newer = wait_until(lambda: token_file.read_text() != first and token_file.read_text(), 2 * LIFETIME,
+                       interval=0.2, what="the refreshed token in the pod")
+    assert verify_with_jwks(kube_stack, first)["exp"] > time.time(), "replaced before it expired"
+    assert verify_with_jwks(kube_stack, newer)["exp"] > verify_with_jwks(kube_stack, first)["exp"]
+
+    contents = f"{kube_stack.hub_url}/user/alice/api/contents/kept.txt"
+    saved = browser.put(contents, json={"type": "file", "format": "text", "content": "still here"},
+                        headers=xsrf_headers(browser, "/user/alice/"))
+    assert saved.status_code in (200, 201), saved.text
+
+    stop_server(api, "alice")
+    wait_until(lambda: kube.get("pods", "jupyter-alice") is None, 60, what="the pod to be deleted")
+    assert kube.get("secrets", "oidc-jupyter-alice") is None, "the token Secret goes with the server"
+    assert kube.get("persistentvolumeclaims", "claim-alice") is not None, "the home stays"
+
+    spawn(api, "alice", {})  # no token this time
+    assert kube.get("secrets", "oidc-jupyter-alice") is None
+    pod = kube.get("pods", "jupyter-alice")
+    assert pod is not None and not [v for v in pod["spec"]["volumes"] if "secret" in v]
+    kept = browser.get(contents)
+    assert kept.status_code == 200 and kept.json()["content"] == "still here", kept.text
+    stop_server(api, "alice")
+
+
+def test_sharing_deletes_the_secret_and_the_file_leaves_the_pod(
+        kube_stack: Stack, cluster: KubeCluster, kube: Kube) -> None:
+    bob_browser, _ = browser_login(kube_stack, "bob")
+    hub_token(bob_browser, kube_stack, "bob")
+    browser, _ = browser_login(kube_stack, "alice")
+    api = hub_api(kube_stack, hub_token(browser, kube_stack, "alice"))
+    spawn(api, "alice", {"mount_access_token": True})
+    token_file = cluster.pod_volume(NAMESPACE, "jupyter-alice", "oidc-tokens") / "access_token"
+    wait_until(token_file.exists, 10 * SYNC_DELAY, what="the token file in the pod")
+
+    shared = api.post("/shares/alice/", json={"user": "bob"})
+    assert shared.status_code == 200, shared.text
+    assert kube.get("secrets", "oidc-jupyter-alice") is None, "deleted before the share is answered"
+    wait_until(lambda: not token_file.exists(), 5 * SYNC_DELAY, interval=0.1,
+               what="the token file to leave the pod")
+    time.sleep(LIFETIME)  # refreshes come and go: none reaches a shared server
+    assert kube.get("secrets", "oidc-jupyter-alice") is None and not token_file.exists()
+    stop_server(api, "alice")
