@@ -17,6 +17,7 @@ from typing import Any
 
 from notebooks_service.auth.admission import Admission, MissingUsernameClaim, admit
 from notebooks_service.config.schema import OidcSection
+from notebooks_service.oidc.authorization import credentials
 from notebooks_service.oidc.bearer import bearer_claims
 from notebooks_service.oidc.introspect import Introspector
 from notebooks_service.oidc.verify import InvalidToken, JwtVerifier, UnknownSigningKey, time_claim
@@ -50,17 +51,6 @@ class Identity:
         return self.admission.username
 
 
-def bearer_token(header: str | None) -> str:
-    """The token of an `Authorization: Bearer <token>` header (scheme case-insensitive)."""
-    if not header:
-        raise InvalidToken("missing Authorization header")
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token:
-        raise InvalidToken("Authorization header must be 'Bearer <token>'")
-    return token
-
-
 def token_key(token: str) -> str:
     """A cache key for `token`; lossless for any text, so two different tokens never share one."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
@@ -90,7 +80,7 @@ class BearerAuth:
 
     async def identify(self, authorization: str | None) -> Identity:
         """The admitted identity, or InvalidToken / ProviderUnavailable / NotAdmitted."""
-        token = bearer_token(authorization)
+        token = credentials(authorization)
         key = token_key(token)
         cached = self._identities.get(key)
         if cached is not None:
