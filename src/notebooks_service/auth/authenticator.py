@@ -25,6 +25,7 @@ from notebooks_service.auth.bearer_login import ROUTE as BEARER_LOGIN_ROUTE
 from notebooks_service.auth.bearer_login import BearerLoginHandler
 from notebooks_service.auth.idp_errors import idp_call, idp_page, is_refusal
 from notebooks_service.auth.login_handler import DiscoveringLoginHandler
+from notebooks_service.auth.refresh_due import refresh_due_at
 from notebooks_service.auth.userinfo import with_userinfo
 from notebooks_service.config.schema import OidcSection
 from notebooks_service.oidc.bearer import BearerClaims, bearer_claims, looks_like_jwt
@@ -314,12 +315,8 @@ class NotebooksAuthenticator(GenericOAuthenticator):
         raise error
 
     def _needs_refresh(self, auth_state: dict[str, Any]) -> bool:
-        expires_at = auth_state.get("access_token_expires_at")
-        issued_at = auth_state.get("access_token_issued_at") or 0
-        if not expires_at:
-            return False
-        lifetime = max(expires_at - issued_at, 1)
-        return expires_at - time.time() < lifetime * self.refresh_margin_fraction
+        due = refresh_due_at(auth_state, self.refresh_margin_fraction)
+        return due is not None and time.time() > due
 
     @cached_property
     def _refresh_locks(self) -> defaultdict[str, asyncio.Lock]:

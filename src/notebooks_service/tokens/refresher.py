@@ -22,6 +22,7 @@ from traitlets import Float, Integer
 from traitlets.config import SingletonConfigurable
 
 from notebooks_service.auth.authenticator import RefreshRefused, RefreshUnavailable
+from notebooks_service.auth.refresh_due import refresh_due_at
 from notebooks_service.tokens.exposure import is_shared, listen_for_shares
 from notebooks_service.tokens.mount_option import wants_token
 from notebooks_service.tokens.revocation import Revoker
@@ -155,13 +156,12 @@ class TokenRefresher(SingletonConfigurable):
         return model["auth_state"] if model else None
 
     def _next_delay(self, spawner: Any, auth_state: dict[str, Any]) -> float:
-        expires_at = _expiry(auth_state)
-        if not expires_at:
-            return self.check_interval
-        lifetime = max(expires_at - float(auth_state.get("access_token_issued_at") or 0), 1.0)
+        """Seconds until the authenticator will find the token due (by the same rule), just after."""
         margin = float(getattr(spawner.authenticator, "refresh_margin_fraction", 1 / 3))
-        due = expires_at - lifetime * margin + 0.05
-        return min(max(due - time.time(), 0.2), self.check_interval)
+        due = refresh_due_at(auth_state, margin)
+        if due is None:
+            return self.check_interval
+        return min(max(due + 0.05 - time.time(), 0.2), self.check_interval)
 
     # -- files ---------------------------------------------------------------------------------
 
