@@ -102,6 +102,9 @@ class ControlPlane:
             f"--service-account-signing-key-file={pki.service_account_key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}", "--profiling=false",
             "--endpoint-reconciler-type=none",  # the `kubernetes` Service may not point at loopback
+            # Debian's etcd 3.4 sends no watch progress notifications, so the API server's watch cache
+            # would fall behind and answer watches with "Too large resource version": serve from etcd
+            "--watch-cache=false",
             f"--cert-dir={self.root / 'apiserver-certs'}"])
         self.wait_ready(timeout - (time.monotonic() - started))
         manager_config = write_kubeconfig(self.root / "controller-manager.kubeconfig", self.url, pki.ca,
