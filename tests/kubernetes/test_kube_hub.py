@@ -121,10 +121,11 @@ def test_jupyterlab_on_a_pod_with_a_refreshed_token_and_a_home_that_stays(
     assert kube.get("secrets", "oidc-jupyter-alice") is None, "the token Secret goes with the server"
     assert kube.get("persistentvolumeclaims", "claim-alice") is not None, "the home stays"
 
-    spawn(api, "alice", {})  # no token this time
+    spawn(api, "alice", {"mount_access_token": False})  # an empty body would reuse the last options
     assert kube.get("secrets", "oidc-jupyter-alice") is None
     pod = kube.get("pods", "jupyter-alice")
     assert pod is not None and not [v for v in pod["spec"]["volumes"] if "secret" in v]
+    assert browser.get(f"{kube_stack.hub_url}/user/alice/lab").status_code == 200  # log in to the new one
     kept = browser.get(contents)
     assert kept.status_code == 200 and kept.json()["content"] == "still here", kept.text
     stop_server(api, "alice")

@@ -283,12 +283,11 @@ class NodeAgent:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(process.wait(), grace or 0.1)
-        except asyncio.TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+        with contextlib.suppress(ProcessLookupError):  # what is left of the group, bubblewrap's init too
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
         log.info("stopped pod %s/%s", running.namespace, running.name)
 
     async def terminate(self, pod: V1Pod) -> None:

@@ -1,5 +1,7 @@
 """A container as a sandboxed local process: bubblewrap gives it private /tmp, PID and IPC namespaces
-and the pod's volumes at their container paths; setpriv drops it to the pod's user and groups.
+and the pod's volumes at their container paths; setpriv drops it to the pod's user and groups. All of
+it stays in the process group bubblewrap starts in, so the node agent stops a pod by signalling the group;
+the PID namespace takes down whatever left the group (kernels start sessions of their own).
 
 The host's filesystem stands in for the image (read-only); the network is the host's, so each pod
 listens on its own loopback address (the pod IP).
@@ -52,7 +54,7 @@ def _missing_parent_roots(targets: list[str]) -> list[str]:
 def container_argv(command: list[str], mounts: list[Mount], uid: int, gid: int, groups: list[int],
                    workdir: str | None) -> list[str]:
     argv = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"]
+            "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
     targets = [canonical(m.target) for m in mounts]
     workdir = canonical(workdir) if workdir else None
     for root in _missing_parent_roots(targets + ([workdir] if workdir else [])):
