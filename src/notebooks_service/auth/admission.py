@@ -49,7 +49,8 @@ def admit(claims: Mapping[str, Any], oidc: OidcSection, *, username_of: Username
     the allowed/admin group rules of `oidc` to `claims`."""
     username = username_of(claims) if username_of else claims.get(oidc.username_claim)
     if not isinstance(username, str) or not username.strip():
-        raise MissingUsernameClaim(f"token has no {oidc.username_claim!r} claim")
+        raise MissingUsernameClaim("the token's claims do not name a user" if username_of
+                                   else f"token has no {oidc.username_claim!r} claim")
     username = username.strip().lower()
     groups = claim_groups(claims, oidc.groups_claim)
     admin = bool(set(groups) & set(oidc.admin_groups))

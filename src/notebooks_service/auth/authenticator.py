@@ -18,7 +18,7 @@ from typing import Any
 
 from oauthenticator.generic import GenericOAuthenticator
 from tornado import web
-from traitlets import Bool, Float, List, Unicode, default
+from traitlets import Bool, Float, List, Unicode, default, validate
 
 from notebooks_service.auth.admission import Admission, MissingUsernameClaim, admit
 from notebooks_service.auth.bearer_login import ROUTE as BEARER_LOGIN_ROUTE
@@ -124,8 +124,16 @@ class NotebooksAuthenticator(GenericOAuthenticator):
 
     @default("http_request_kwargs")
     def _http_request_kwargs_default(self) -> dict[str, Any]:
+        return self._with_timeouts({})
+
+    @validate("http_request_kwargs")
+    def _keep_timeouts(self, proposal: Any) -> dict[str, Any]:
+        """Operators' own request options (proxy, CA) keep the timeouts unless they set theirs."""
+        return self._with_timeouts(proposal["value"])
+
+    def _with_timeouts(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         # tornado's own default waits 20 s to connect and 20 s more for an answer
-        return {"connect_timeout": self.idp_timeout, "request_timeout": self.idp_timeout}
+        return {"connect_timeout": self.idp_timeout, "request_timeout": self.idp_timeout, **kwargs}
 
     def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
         self.provider_lookup.prefetch()
