@@ -102,6 +102,28 @@ def test_a_replayed_callback_is_refused_with_a_clear_page(idp_stack: Stack, idp:
     no_traceback_since(idp_stack, offset)
 
 
+def test_forged_or_cancelled_callbacks_get_clear_pages(idp_stack: Stack) -> None:
+    """The IdP's error answer (user cancelled), a missing code, a foreign state: 400, not 500."""
+    client = httpx.Client(timeout=60)
+    login_page = client.get(f"{idp_stack.hub_url}/hub/oauth_login", params={"next": "/hub/home"})
+    state = dict(part.split("=", 1) for part in
+                 login_page.headers["location"].split("?", 1)[1].split("&"))["state"]
+    offset = len(idp_stack.log())
+    callback = f"{idp_stack.hub_url}/hub/oauth_callback"
+    cases = {
+        "cancelled": {"error": "access_denied", "error_description": "the user said no",
+                      "state": state},
+        "no code": {"state": state},
+        "foreign state": {"code": "stolen", "state": "eyJzdGF0ZV9pZCI6ICJldmlsIn0="},
+        "no state": {"code": "stolen"},
+    }
+    for name, params in cases.items():
+        page = client.get(callback, params=params)
+        assert page.status_code == 400, (name, page.text[:1000])
+        assert not any(c.startswith("jupyterhub-session") for c in client.cookies), name
+    no_traceback_since(idp_stack, offset)
+
+
 def _timed(method: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
     start = time.monotonic()
     result = method(*args, **kwargs)
