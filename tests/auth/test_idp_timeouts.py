@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -65,3 +66,21 @@ async def test_silent_refresh_keeps_the_tokens(idp: FakeProvider) -> None:
         await auth.refresh_tokens(user, force=True)
     assert time.monotonic() - start < TIMEOUT + 1
     assert user.auth_state is model["auth_state"]
+
+
+async def test_concurrent_requests_wait_for_one_silent_refresh_not_one_each(idp: FakeProvider
+                                                                            ) -> None:
+    """Requests of a user arriving while a refresh waits for a silent IdP share its outcome."""
+    auth = impatient(idp)
+    model = await auth.get_authenticated_user(Callback(idp), None)
+    user = User("alice", model["auth_state"])
+    idp.silent = True
+    start = time.monotonic()
+    outcomes = await asyncio.gather(*(auth.refresh_tokens(user, force=True) for _ in range(3)),
+                                    return_exceptions=True)
+    assert time.monotonic() - start < TIMEOUT + 1
+    assert all(isinstance(o, RefreshUnavailable) for o in outcomes)
+    start = time.monotonic()
+    with pytest.raises(RefreshUnavailable):
+        await auth.refresh_tokens(user, force=True)
+    assert time.monotonic() - start >= TIMEOUT * 0.9, "a later call asks the IdP again"

@@ -330,6 +330,11 @@ class NotebooksAuthenticator(GenericOAuthenticator):
     def _refresh_locks(self) -> defaultdict[str, asyncio.Lock]:
         return defaultdict(asyncio.Lock)
 
+    @cached_property
+    def _unavailable_at(self) -> dict[str, tuple[float, str]]:
+        """Per user, when (monotonic) and why the last refresh found the IdP unavailable."""
+        return {}
+
     async def refresh_tokens(self, user: Any, *, force: bool = False, handler: Any = None
                              ) -> dict[str, Any] | None:
         """Refresh `user`'s tokens when due (or when `force`d), save them and return the auth model.
@@ -338,7 +343,12 @@ class NotebooksAuthenticator(GenericOAuthenticator):
         ensures a rotated refresh token is never sent twice (the IdP would revoke the whole family).
         Returns None when the tokens are still fresh; raises RefreshRefused or RefreshUnavailable.
         """
+        asked_at = time.monotonic()
         async with self._refresh_locks[user.name]:
+            failed = self._unavailable_at.get(user.name)
+            if failed is not None and failed[0] > asked_at:
+                # the IdP failed the refresh this call waited for: don't make the caller wait again
+                raise RefreshUnavailable(failed[1])
             auth_state = await user.get_auth_state()
             if not auth_state or "token_response" not in auth_state:
                 raise RefreshRefused("no tokens recorded for this login")
@@ -347,7 +357,12 @@ class NotebooksAuthenticator(GenericOAuthenticator):
             refresh_token = auth_state.get("refresh_token")
             if not refresh_token:
                 raise RefreshRefused("no refresh token")
-            model = await self._refreshed_model(auth_state, refresh_token, handler)
+            try:
+                model = await self._refreshed_model(auth_state, refresh_token, handler)
+            except RefreshUnavailable as exc:
+                self._unavailable_at[user.name] = (time.monotonic(), str(exc))
+                raise
+            self._unavailable_at.pop(user.name, None)
             # An ID token describes the login; providers may omit a new one on refresh.
             new_state = model["auth_state"]
             new_state["id_token"] = new_state.get("id_token") or auth_state.get("id_token")
