@@ -89,7 +89,8 @@ class ControlPlane:
             "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
             "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
-            "--initial-cluster", f"test=http://127.0.0.1:{peer_port}", "--logger", "zap", "--log-level", "warn"])
+            "--initial-cluster", f"test=http://127.0.0.1:{peer_port}",
+            "--logger", "zap", "--log-level", "warn"])
         pki = self.pki
         self._spawn("kube-apiserver", [
             str(self.binaries / "kube-apiserver"),

@@ -87,3 +87,16 @@ def account_kubeconfig(plane: ControlPlane, path: Path, account: str, namespace:
     with plane.admin_client() as client:
         token = account_token(client, namespace, account)
     return write_kubeconfig(path, plane.url, plane.pki.ca, {"token": token})
+
+
+def extra_hub_account(plane: ControlPlane, name: str, rules: list[dict[str, Any]] | None = None) -> Path:
+    """Another account like the hub's, bound to the chart's Role alone, or to a Role of `rules` instead:
+    for showing what the API server refuses when a verb is missing. Returns its kubeconfig."""
+    with plane.admin_client() as client:
+        create(client, NAMESPACE, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}})
+        role = CHART_HUB_ROLE["metadata"]["name"]
+        if rules is not None:
+            role = name
+            create(client, NAMESPACE, {**CHART_HUB_ROLE, "metadata": {"name": name}, "rules": rules})
+        create(client, NAMESPACE, binding(name, name, role))
+    return account_kubeconfig(plane, plane.root.parent / f"{name}.kubeconfig", name)

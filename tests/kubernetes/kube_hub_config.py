@@ -13,11 +13,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from notebooks_service.hub.config import configure_hub  # noqa: E402
-from notebooks_service.launcher.runtime import Runtime  # noqa: E402
-from notebooks_service.tokens.kubernetes import KubeTokenSpawner  # noqa: E402
-from notebooks_service.tokens.mount_option import MountAccessTokenOption  # noqa: E402
-from tests.kubernetes.hub_access import NAMESPACE  # noqa: E402
+from notebooks_service.hub.config import configure_hub
+from notebooks_service.launcher.runtime import Runtime
+from notebooks_service.tokens.kubernetes import KubeTokenSpawner
+from notebooks_service.tokens.mount_option import MountAccessTokenOption
+from tests.kubernetes.hub_access import NAMESPACE
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821
 configure_hub(c, Runtime.from_environment())

@@ -143,7 +143,8 @@ def test_sharing_deletes_the_secret_and_the_file_leaves_the_pod(
 
     shared = api.post("/shares/alice/", json={"user": "bob"})
     assert shared.status_code == 200, shared.text
-    assert kube.get("secrets", "oidc-jupyter-alice") is None, "deleted before the share is answered"
+    wait_until(lambda: kube.get("secrets", "oidc-jupyter-alice") is None, 3, interval=0.1,
+               what="the token Secret to be deleted at once")
     wait_until(lambda: not token_file.exists(), 5 * SYNC_DELAY, interval=0.1,
                what="the token file to leave the pod")
     time.sleep(LIFETIME)  # refreshes come and go: none reaches a shared server

@@ -12,7 +12,7 @@ from kubernetes_asyncio.config.kube_config import new_client_from_config
 
 from notebooks_service.tokens.kubernetes import SINK_LABEL, SecretSink
 from tests.kubernetes.cluster_session import KubeCluster
-from tests.kubernetes.hub_access import CHART_HUB_ROLE, NAMESPACE, account_kubeconfig, binding, create
+from tests.kubernetes.hub_access import NAMESPACE, extra_hub_account
 
 FILES = {"access_token": "eyJ.access.alice", "id_token": "eyJ.id.alice"}
 LABELS = {"hub.jupyter.org/username": "alice"}
@@ -66,13 +66,7 @@ async def test_removing_the_files_deletes_the_secret(sink: SecretSink, admin_api
 @pytest.fixture(scope="module")
 def chart_role_only_kubeconfig(cluster: KubeCluster) -> str:
     """A hub account bound to the chart's Role alone, without deploy/kubernetes/token-secrets-rbac.yaml."""
-    with cluster.plane.admin_client() as client:
-        create(client, NAMESPACE, {"apiVersion": "v1", "kind": "ServiceAccount",
-                                   "metadata": {"name": "hub-chart-role-only"}})
-        create(client, NAMESPACE, binding("hub-chart-role-only", "hub-chart-role-only",
-                                          CHART_HUB_ROLE["metadata"]["name"]))
-    return str(account_kubeconfig(cluster.plane, cluster.root / "chart-only.kubeconfig",
-                                  "hub-chart-role-only"))
+    return str(extra_hub_account(cluster.plane, "hub-chart-role-only"))
 
 
 async def test_without_our_role_writing_the_token_is_forbidden_by_the_api_server(

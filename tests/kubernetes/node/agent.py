@@ -81,6 +81,7 @@ class NodeAgent:
         self.pods: dict[str, RunningPod] = {}
         self.finished: set[str] = set()
         self._next_ip = FIRST_POD_IP
+        self._background: set[asyncio.Task[None]] = set()
 
     def image_env(self) -> dict[str, str]:
         """The environment an image would set: the user environment's programs first."""
@@ -94,7 +95,7 @@ class NodeAgent:
             while True:
                 try:
                     await self.watch_pods()
-                except (ApiException, OSError, asyncio.TimeoutError) as error:
+                except (TimeoutError, ApiException, OSError) as error:
                     log.warning("pod watch ended (%s); watching again", error)
                     await asyncio.sleep(1)
         finally:
@@ -156,7 +157,8 @@ class NodeAgent:
         if pod.spec.node_name != self.node_name:
             return
         if pod.metadata.deletion_timestamp is not None:
-            asyncio.create_task(self.terminate(pod))
+            self._background.add(task := asyncio.create_task(self.terminate(pod)))
+            task.add_done_callback(self._background.discard)
             return
         if uid not in self.pods and uid not in self.finished:
             running = RunningPod(pod.metadata.namespace, pod.metadata.name, uid, self.allocate_ip(),
@@ -207,7 +209,8 @@ class NodeAgent:
         log_path = running.directory / "container.log"
         with log_path.open("ab") as output:
             running.process = await asyncio.create_subprocess_exec(
-                *sandbox.container_argv(argv, running.volumes.mounts, uid, gid, groups, container.working_dir),
+                *sandbox.container_argv(argv, running.volumes.mounts, uid, gid, groups,
+                                        container.working_dir),
                 stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=asyncio.subprocess.STDOUT, env=env,
                 start_new_session=True)
         log.info("started pod %s/%s at %s (pid %s): %s", running.namespace, running.name, running.ip,
@@ -266,14 +269,14 @@ class NodeAgent:
         log.info("pod %s/%s exited with %s", running.namespace, running.name, code)
         self.finished.add(running.uid)
         stamp = now()
+        terminated = {"exitCode": code, "finishedAt": stamp, "reason": "Completed" if code == 0 else "Error"}
         await self.patch_status(running, {
             "phase": "Succeeded" if code == 0 else "Failed",
             "conditions": [{"type": kind, "status": "False", "lastTransitionTime": stamp}
                            for kind in ("ContainersReady", "Ready")],
             "containerStatuses": [{"name": name, "image": image or "", "imageID": "", "ready": False,
                                    "started": False, "restartCount": 0,
-                                   "state": {"terminated": {"exitCode": code, "finishedAt": stamp,
-                                                            "reason": "Completed" if code == 0 else "Error"}}}]})
+                                   "state": {"terminated": terminated}}]})
 
     async def stop_process(self, running: RunningPod, grace: float) -> None:
         for task in running.tasks:

@@ -18,7 +18,7 @@ class UnsupportedSpec(Exception):
 
 
 def expand(text: str, env: dict[str, str]) -> str:
-    """Kubernetes' `$(VAR)` expansion: defined variables are replaced, `$$` escapes, others stay as they are."""
+    """Kubernetes' `$(VAR)` expansion: defined variables are replaced, `$$` escapes, others stay."""
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"

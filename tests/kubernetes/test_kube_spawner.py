@@ -1,78 +1,31 @@
-"""Token delivery on Kubernetes: the Secret sink against a Kubernetes API server (a fake on loopback,
-the one component that cannot run here) and the pod KubeTokenSpawner asks for."""
+"""KubeTokenSpawner's pods and stop against the test cluster: the pod it asks for (token volume only on
+opt-in), the chart's values, and a stop that removes the pod and the token Secret even when RBAC refuses
+the Secret's deletion. (The Secret sink itself: test_secret_sink.py; whole servers: test_kube_hub.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
 from jupyterhub import orm
-from kubernetes_asyncio.client import ApiClient, ApiException, Configuration, CoreV1Api
+from kubernetes_asyncio.client import ApiException, CoreV1Api
+from kubernetes_asyncio.config.kube_config import new_client_from_config
 from traitlets.config import Config
 
 from notebooks_service.auth.authenticator import NotebooksAuthenticator
 from notebooks_service.tokens.kubernetes import (
     DEFAULT_MOUNT_PATH,
-    SINK_LABEL,
     KubeTokenSpawner,
     SecretSink,
 )
 from notebooks_service.tokens.mount_option import MOUNT_OPTION
-from tests.kubernetes.fake_api import FakeKubernetes
+from tests.kubernetes.cluster_session import KubeCluster
+from tests.kubernetes.hub_access import NAMESPACE, extra_hub_account
+from tests.kubernetes.pods import pod_gone, read_pod
 
-NAMESPACE = "jhub"
 FILES = {"access_token": "eyJ.access.alice", "id_token": "eyJ.id.alice"}
-
-
-@pytest.fixture
-async def sink(fresh_api: FakeKubernetes) -> AsyncIterator[SecretSink]:
-    async with ApiClient(Configuration(host=fresh_api.url)) as client:
-        yield SecretSink(CoreV1Api(client), NAMESPACE, "jupyter-alice-oidc",
-                         {"hub.jupyter.org/username": "alice"})
-
-
-async def test_write_creates_then_replaces_the_secret(sink: SecretSink, fresh_api: FakeKubernetes) -> None:
-    assert await sink.read("access_token") is None  # no Secret yet
-    await sink.write(FILES)
-    stored = fresh_api.secrets[(NAMESPACE, "jupyter-alice-oidc")]
-    assert stored["type"] == "Opaque"
-    assert stored["metadata"]["labels"] == {"hub.jupyter.org/username": "alice", **SINK_LABEL}
-    assert fresh_api.files("jupyter-alice-oidc", NAMESPACE) == FILES
-    assert await sink.read("id_token") == FILES["id_token"]
-
-    await sink.write({"access_token": "eyJ.access.newer"})  # a refresh without an ID token
-    assert fresh_api.files("jupyter-alice-oidc", NAMESPACE) == {"access_token": "eyJ.access.newer"}
-    assert await sink.read("id_token") is None
-    methods = [method for method, _ in fresh_api.requests]
-    assert methods.count("POST") == 1, "created once, replaced afterwards"
-
-
-async def test_removing_the_files_deletes_the_secret(sink: SecretSink, fresh_api: FakeKubernetes
-                                                     ) -> None:
-    await sink.write(FILES)
-    await sink.remove()
-    # the pod's volume is optional: the kubelet empties the directory of a deleted Secret
-    assert (NAMESPACE, "jupyter-alice-oidc") not in fresh_api.secrets
-    assert await sink.read("access_token") is None
-    await sink.remove()  # idempotent
-    await sink.write(FILES)  # a refresh after a share ends creates it again
-    assert fresh_api.files("jupyter-alice-oidc", NAMESPACE) == FILES
-
-
-async def test_api_errors_reach_the_caller_and_change_nothing(
-        sink: SecretSink, fresh_api: FakeKubernetes) -> None:
-    await sink.write(FILES)
-    fresh_api.fail_next = 403
-    with pytest.raises(ApiException) as refused:
-        await sink.write({"access_token": "eyJ.access.newer"})
-    assert refused.value.status == 403
-    assert fresh_api.files("jupyter-alice-oidc", NAMESPACE) == FILES
-    fresh_api.fail_next = 500
-    with pytest.raises(ApiException):
-        await sink.read("access_token")
 
 
 def kube_spawner(user_options: dict[str, object], config: Config | None = None) -> KubeTokenSpawner:
@@ -86,7 +39,7 @@ def kube_spawner(user_options: dict[str, object], config: Config | None = None) 
 
 
 async def test_pod_mounts_the_token_secret_read_only_when_the_owner_opted_in(
-        kubernetes_api: FakeKubernetes) -> None:
+        hub_kubeconfig: KubeCluster) -> None:
     spawner = kube_spawner({MOUNT_OPTION: True})
     pod = await spawner.get_pod_manifest()
     volume = next(v for v in pod.spec.volumes if v.secret is not None)
@@ -108,7 +61,7 @@ async def test_pod_mounts_the_token_secret_read_only_when_the_owner_opted_in(
 
 @pytest.mark.parametrize("user_options", [{}, {MOUNT_OPTION: False}, {MOUNT_OPTION: "true"}])
 async def test_pod_has_no_token_volume_or_variables_by_default(
-        kubernetes_api: FakeKubernetes, user_options: dict[str, object]) -> None:
+        hub_kubeconfig: KubeCluster, user_options: dict[str, object]) -> None:
     pod = await kube_spawner(user_options).get_pod_manifest()
     assert not [v for v in pod.spec.volumes or [] if v.secret is not None]
     notebook = pod.spec.containers[0]
@@ -116,7 +69,7 @@ async def test_pod_has_no_token_volume_or_variables_by_default(
     assert not [e for e in notebook.env if e.name.startswith("OIDC_")]
 
 
-async def test_the_chart_values_configure_this_spawner(kubernetes_api: FakeKubernetes) -> None:
+async def test_the_chart_values_configure_this_spawner(hub_kubeconfig: KubeCluster) -> None:
     """deploy/kubernetes/values.yaml's hub config, run as the chart runs it, yields the spawn option."""
     values = yaml.safe_load((Path(__file__).parents[2] / "deploy/kubernetes/values.yaml").read_text())
     config = Config()
@@ -133,7 +86,7 @@ async def test_the_chart_values_configure_this_spawner(kubernetes_api: FakeKuber
     assert spawner.token_mount_paths == ["/var/run/secrets/oidc", "/var/run/secrets/egi.eu"]
 
 
-async def test_the_token_can_also_appear_where_egi_notebooks_expect_it(kubernetes_api: FakeKubernetes
+async def test_the_token_can_also_appear_where_egi_notebooks_expect_it(hub_kubeconfig: KubeCluster
                                                                       ) -> None:
     config = Config()
     config.KubeTokenSpawner.token_mount_paths = [DEFAULT_MOUNT_PATH, "/var/run/secrets/egi.eu"]
@@ -145,21 +98,45 @@ async def test_the_token_can_also_appear_where_egi_notebooks_expect_it(kubernete
         f"{DEFAULT_MOUNT_PATH}/access_token"
 
 
-async def test_stop_deletes_the_secret_and_the_pod(fresh_api: FakeKubernetes) -> None:
+async def create_pod(spawner: KubeTokenSpawner, api: CoreV1Api) -> None:
+    """The pod as KubeSpawner creates it, through the API as the hub."""
+    await api.create_namespaced_pod(NAMESPACE, await spawner.get_pod_manifest())
+
+
+async def test_stop_deletes_the_secret_and_the_pod(hub_kubeconfig: KubeCluster, hub_api: CoreV1Api,
+                                                  admin_api: CoreV1Api) -> None:
     spawner = kube_spawner({MOUNT_OPTION: True})
     await spawner.token_sink.write(FILES)
+    await create_pod(spawner, hub_api)
     await spawner.stop(now=True)
-    assert (NAMESPACE, spawner.token_secret_name) not in fresh_api.secrets
-    assert ("DELETE", f"/api/v1/namespaces/{NAMESPACE}/pods/{spawner.pod_name}") in fresh_api.requests
+    await pod_gone(admin_api, NAMESPACE, spawner.pod_name)
+    with pytest.raises(ApiException) as missing:
+        await admin_api.read_namespaced_secret(spawner.token_secret_name, NAMESPACE)
+    assert missing.value.status == 404
 
 
-async def test_a_refused_secret_deletion_never_keeps_the_pod_running(fresh_api: FakeKubernetes
-                                                                     ) -> None:
+@pytest.fixture(scope="module")
+def no_secret_delete_client(cluster: KubeCluster) -> str:
+    """A hub account whose Role lacks `delete` on Secrets (e.g. an operator trimmed the chart's Role)."""
+    return str(extra_hub_account(cluster.plane, "hub-no-secret-delete", [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "watch", "list", "create", "delete"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "watch", "list"]}]))
+
+
+async def test_a_refused_secret_deletion_never_keeps_the_pod_running(
+        hub_kubeconfig: KubeCluster, no_secret_delete_client: str, admin_api: CoreV1Api) -> None:
     spawner = kube_spawner({MOUNT_OPTION: True})
-    await spawner.token_sink.write(FILES)
-    fresh_api.requests.clear()
-    fresh_api.fail_next = 403  # e.g. the hub's Role lacks `delete` on Secrets
-    await spawner.stop(now=True)
-    pod_deleted = ("DELETE", f"/api/v1/namespaces/{NAMESPACE}/pods/{spawner.pod_name}")
-    assert pod_deleted in fresh_api.requests, "the pod was stopped all the same"
-
+    async with await new_client_from_config(config_file=no_secret_delete_client) as client:
+        spawner.api = CoreV1Api(client)  # this spawner acts as the trimmed account
+        await spawner.token_sink.write(FILES)
+        await create_pod(spawner, spawner.api)
+        with pytest.raises(ApiException) as refused:
+            await spawner.token_sink.remove()
+        assert refused.value.status == 403 and "cannot delete resource" in refused.value.body
+        await spawner.stop(now=True)
+    await pod_gone(admin_api, NAMESPACE, spawner.pod_name)
+    assert await read_pod(admin_api, NAMESPACE, spawner.pod_name) is None, "stopped all the same"
+    left = await admin_api.read_namespaced_secret(spawner.token_secret_name, NAMESPACE)
+    assert left.metadata.name == spawner.token_secret_name, "RBAC really refused the deletion"
+    await admin_api.delete_namespaced_secret(spawner.token_secret_name, NAMESPACE)
