@@ -20,6 +20,7 @@ bash "$root/scripts/bootstrap.sh" test
 if [ -n "$apt_pid" ] && ! wait "$apt_pid"; then
     echo "apt-get install ${missing[*]} failed" >&2; exit 1
 fi
+bash "$root/tests/kubernetes/cluster/build.sh" >/dev/null  # tests/kubernetes' cluster: built once, cached; says how long
 export PATH="$root/.node/node_modules/.bin:$root/.venv/bin:$PATH"
 cd "$root"
 ruff check src tests benchmarks
