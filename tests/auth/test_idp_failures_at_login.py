@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from fake_provider import FakeProvider
 
-from tests.stack import Stack, hub_api, hub_token, wait_until
+from tests.stack import Stack, hub_api, hub_token, start_server, stop_server, wait_until
 
 
 def login(stack: Stack, **params: str) -> tuple[httpx.Client, httpx.Response]:
@@ -133,9 +133,13 @@ def _timed(method: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
 def test_silent_idp_after_a_hub_restart(idp_stack: Stack, idp: FakeProvider) -> None:
     """The IdP accepts connections but never answers, and the hub restarts: its first login must not
     stall the hub for everybody; it answers a clear 503 page within ~10 s, and a logged-in user's
-    API token keeps working meanwhile."""
+    API token and running server keep working meanwhile."""
     client, _ = login(idp_stack)
-    api = hub_api(idp_stack, hub_token(client, idp_stack, "alice"))
+    token = hub_token(client, idp_stack, "alice")
+    api = hub_api(idp_stack, token)
+    start_server(api, "alice")
+    server = httpx.Client(base_url=f"{idp_stack.hub_url}/user/alice/api", timeout=60,
+                          headers={"Authorization": f"token {token}"})
     idp.silent = True
     hub = idp_stack.pids()["JupyterHub"]
     os.kill(hub, signal.SIGKILL)
@@ -148,21 +152,27 @@ def test_silent_idp_after_a_hub_restart(idp_stack: Stack, idp: FakeProvider) -> 
     browser = threading.Thread(target=lambda: outcome.update(
         login=_timed(httpx.get, f"{idp_stack.hub_url}/hub/oauth_login", timeout=60)))
     browser.start()
-    api_latencies = []
+    api_latencies, server_latencies = [], []
     while browser.is_alive():
         seconds, answer = _timed(api.get, "/user")
         assert answer.status_code == 200
         api_latencies.append(seconds)
+        seconds, answer = _timed(server.get, "/status")
+        assert answer.status_code == 200
+        server_latencies.append(seconds)
         time.sleep(0.2)
     browser.join()
     seconds, page = outcome["login"]
     print(f"login page with a silent IdP: HTTP {page.status_code} after {seconds:.1f}s; "
-          f"API meanwhile: {len(api_latencies)} requests, slowest {max(api_latencies):.2f}s")
+          f"meanwhile {len(api_latencies)} hub API requests, slowest {max(api_latencies):.2f}s, "
+          f"server requests slowest {max(server_latencies):.2f}s")
     assert page.status_code == 503
     assert "is not responding" in page.text
     assert seconds < 11
     assert max(api_latencies) < 1.0, "the hub's event loop was blocked"
+    assert max(server_latencies) < 1.0
     no_traceback_since(idp_stack, offset)
+    stop_server(api, "alice")
 
     idp.silent = False
     client, landing = login(idp_stack)
