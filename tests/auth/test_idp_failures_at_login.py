@@ -69,6 +69,10 @@ TOKEN_ENDPOINT_FAILURES: dict[str, tuple[tuple[int, str], int, str]] = {
     "no access token": ((200, '{"token_type": "Bearer"}'), 502, "unusable answer"),
     "access token not a string": ((200, '{"access_token": 42}'), 502, "unusable answer"),
     "json array": ((200, "[1, 2]"), 502, "unusable answer"),
+    "lifetime not a number": ((200, '{"access_token": "abc", "token_type": "Bearer", '
+                                    '"expires_in": "soon"}'), 502, "unusable answer"),
+    "no token type, no ID token": ((200, '{"access_token": "opaque-abc"}'), 403,
+                                   "refused the request at its userinfo endpoint"),
 }
 
 

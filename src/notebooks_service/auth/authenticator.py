@@ -264,8 +264,12 @@ class NotebooksAuthenticator(GenericOAuthenticator):
         """The token endpoint's answer; a clear page (never a 500) for each way it can fail."""
         with idp_call("token endpoint", self.issuer):
             token_info = await super().get_token_info(handler, params)
-        if not isinstance(token_info, dict) or not isinstance(token_info.get("access_token"), str):
+        expires_in = token_info.get("expires_in") if isinstance(token_info, dict) else None
+        if not isinstance(token_info, dict) or not isinstance(token_info.get("access_token"), str) \
+                or not (expires_in is None or isinstance(expires_in, int | float)) \
+                or isinstance(expires_in, bool):
             raise idp_page(502, "The identity provider's token endpoint sent an unusable answer.")
+        token_info.setdefault("token_type", "Bearer")  # required by RFC 6749, yet omitted by some
         return token_info
 
     async def token_to_user(self, token_info: dict[str, Any]) -> dict[str, Any]:
