@@ -21,7 +21,7 @@ fi
 go=$(command -v go || echo /usr/local/go/bin/go)
 [ -x "$go" ] || { echo "Building the test cluster needs the Go toolchain (1.24+)" >&2; exit 1; }
 version=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' "$here/go.mod")
-hash=$(cd "$here" && cat go.mod go.sum kube-*/main.go build.sh | sha256sum | cut -c1-12)
+hash=$(cd "$here" && cat go.mod go.sum kube-*/main.go internal/*/*.go build.sh | sha256sum | cut -c1-12)
 out="${XDG_CACHE_HOME:-$HOME/.cache}/notebooks-service/kube/$version-$hash"
 
 if [ ! -x "$out/kube-apiserver" ] || [ ! -x "$out/kube-controller-manager" ]; then

@@ -4,13 +4,11 @@ package main
 
 import (
 	"os"
-	_ "time/tzdata"
 
 	"k8s.io/component-base/cli"
-	_ "k8s.io/component-base/logs/json/register"
-	_ "k8s.io/component-base/metrics/prometheus/clientgo"
-	_ "k8s.io/component-base/metrics/prometheus/version"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+
+	_ "notebooks-service/tests/kubernetes/cluster/internal/plugins"
 )
 
 func main() {
