@@ -250,7 +250,7 @@ class NotebooksAuthenticator(GenericOAuthenticator):
                 await self.verifier.verify(access_token)
         except InvalidToken as exc:
             self.log.warning("Rejected a token from %s: %s", self.issuer, exc)
-            raise web.HTTPError(403, f"The identity provider's token is not valid: {exc}") from None
+            raise idp_page(403, f"The identity provider's token is not valid: {exc}.") from None
         except ProviderUnavailable as exc:
             raise idp_page(503, f"The identity provider's signing keys cannot be read: {exc}"
                            ) from None
