@@ -95,6 +95,7 @@ def test_jupyterlab_on_a_pod_with_a_refreshed_token_and_a_home_that_stays(
     assert pod is not None and pod["status"]["phase"] == "Running"
     assert pod["spec"]["nodeName"] == "notebooks-test-node"
     assert pod["spec"]["securityContext"]["fsGroup"] == 100
+    assert pod["spec"]["automountServiceAccountToken"] is False, "a user's server gets no API credentials"
     secret = kube.get("secrets", "oidc-jupyter-alice")
     assert secret is not None and set(secret["data"]) == {"access_token", "id_token"}
 

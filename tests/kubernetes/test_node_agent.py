@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import stat
 
 import pytest
 from kubernetes_asyncio.client import ApiException, CoreV1Api, V1ObjectMeta, V1Secret
 
-from tests.kubernetes.cluster_session import NODE_NAME, SYNC_DELAY
+from tests.kubernetes.cluster_session import NODE_NAME, SYNC_DELAY, KubeCluster
 from tests.kubernetes.hub_access import NAMESPACE
 from tests.kubernetes.pods import eventually, http_answer, pod_gone, running_pod, served
 
@@ -43,7 +44,8 @@ def secret(name: str, token: str) -> V1Secret:
                     data={"access_token": base64.b64encode(token.encode()).decode()})
 
 
-async def test_a_pod_sees_its_secret_volume_follow_the_secret(hub_api: CoreV1Api) -> None:
+async def test_a_pod_sees_its_secret_volume_follow_the_secret(hub_api: CoreV1Api, cluster: KubeCluster
+                                                              ) -> None:
     name, secret_name = "file-server", "oidc-file-server"
     await hub_api.create_namespaced_secret(NAMESPACE, secret(secret_name, "eyJ.first"))
     await hub_api.create_namespaced_pod(NAMESPACE, file_server_pod(name, secret_name))
@@ -52,7 +54,9 @@ async def test_a_pod_sees_its_secret_volume_follow_the_secret(hub_api: CoreV1Api
     assert ipaddress.ip_address(pod.status.pod_ip).is_loopback and pod.status.pod_ip != "127.0.0.1"
     assert pod.status.container_statuses[0].ready is True
     url = f"http://{pod.status.pod_ip}:8888/access_token"
-    assert (await served(url)).text == "eyJ.first"
+    assert (await served(url)).text == "eyJ.first"  # read by uid 1000 through the fsGroup
+    projected = (cluster.pod_volume(NAMESPACE, name, "tokens") / "access_token").stat()
+    assert (stat.S_IMODE(projected.st_mode), projected.st_uid, projected.st_gid) == (0o440, 0, 100)
 
     await hub_api.replace_namespaced_secret(secret_name, NAMESPACE, secret(secret_name, "eyJ.second"))
     await eventually(lambda: http_answer(url), lambda a: getattr(a, "text", "") == "eyJ.second",
