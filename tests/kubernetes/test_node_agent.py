@@ -20,7 +20,8 @@ MOUNT = "/var/run/secrets/oidc"
 
 
 def file_server_pod(name: str, secret: str) -> dict[str, object]:
-    """A pod serving its optional Secret volume on $(POD_IP):8888, from the user environment's Python."""
+    """A pod serving /var/run (its optional Secret volume and a ConfigMap volume) on $(POD_IP):8888, from
+    the user environment's Python."""
     return {
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
         "spec": {
@@ -29,12 +30,15 @@ def file_server_pod(name: str, secret: str) -> dict[str, object]:
             "containers": [{
                 "name": "notebook", "image": "registry.example.org/notebooks-user:0.1.0",
                 "command": ["python", "-m", "http.server", "--bind", "$(POD_IP)", "8888",
-                            "--directory", MOUNT],
+                            "--directory", "/var/run"],
                 "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
-                "volumeMounts": [{"name": "tokens", "mountPath": MOUNT, "readOnly": True}],
+                "volumeMounts": [{"name": "tokens", "mountPath": MOUNT, "readOnly": True},
+                                 {"name": "settings", "mountPath": "/var/run/settings", "readOnly": True}],
             }],
             "volumes": [{"name": "tokens", "secret": {"secretName": secret, "optional": True,
-                                                      "defaultMode": 0o440}}],
+                                                      "defaultMode": 0o440}},
+                        {"name": "settings", "configMap": {"name": "settings", "optional": True,
+                                                           "items": [{"key": "motd", "path": "motd.txt"}]}}],
         },
     }
 
@@ -44,8 +48,8 @@ def secret(name: str, token: str) -> V1Secret:
                     data={"access_token": base64.b64encode(token.encode()).decode()})
 
 
-async def test_a_pod_sees_its_secret_volume_follow_the_secret(hub_api: CoreV1Api, cluster: KubeCluster
-                                                              ) -> None:
+async def test_a_pod_sees_its_volumes_follow_their_objects(hub_api: CoreV1Api, admin_api: CoreV1Api,
+                                                          cluster: KubeCluster) -> None:
     name, secret_name = "file-server", "oidc-file-server"
     await hub_api.create_namespaced_secret(NAMESPACE, secret(secret_name, "eyJ.first"))
     await hub_api.create_namespaced_pod(NAMESPACE, file_server_pod(name, secret_name))
@@ -53,7 +57,7 @@ async def test_a_pod_sees_its_secret_volume_follow_the_secret(hub_api: CoreV1Api
     assert pod.spec.node_name == NODE_NAME
     assert ipaddress.ip_address(pod.status.pod_ip).is_loopback and pod.status.pod_ip != "127.0.0.1"
     assert pod.status.container_statuses[0].ready is True
-    url = f"http://{pod.status.pod_ip}:8888/access_token"
+    url = f"http://{pod.status.pod_ip}:8888/secrets/oidc/access_token"
     assert (await served(url)).text == "eyJ.first"  # read by uid 1000 through the fsGroup
     projected = (cluster.pod_volume(NAMESPACE, name, "tokens") / "access_token").stat()
     assert (stat.S_IMODE(projected.st_mode), projected.st_uid, projected.st_gid) == (0o440, 0, 100)
@@ -64,6 +68,14 @@ async def test_a_pod_sees_its_secret_volume_follow_the_secret(hub_api: CoreV1Api
 
     await hub_api.delete_namespaced_secret(secret_name, NAMESPACE)  # the volume is optional
     await served(url, status=404, timeout=10 * SYNC_DELAY)
+
+    motd = f"http://{pod.status.pod_ip}:8888/settings/motd.txt"
+    await served(motd, status=404)  # an optional volume of an absent ConfigMap is empty
+    await admin_api.create_namespaced_config_map(NAMESPACE, {"metadata": {"name": "settings"},
+                                                             "data": {"motd": "hello", "other": "x"}})
+    await eventually(lambda: http_answer(motd), lambda a: getattr(a, "text", "") == "hello",
+                     10 * SYNC_DELAY, "the ConfigMap's key at its item path")
+    await admin_api.delete_namespaced_config_map("settings", NAMESPACE)
 
     await hub_api.delete_namespaced_pod(name, NAMESPACE)
     await pod_gone(hub_api, NAMESPACE, name)

@@ -15,7 +15,6 @@ PersistentVolumeClaim and emptyDir (such pods fail with a message saying so).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import datetime
 import ipaddress
@@ -41,7 +40,7 @@ from kubernetes_asyncio.client import (
 )
 
 from tests.kubernetes.node import pod_spec, sandbox
-from tests.kubernetes.node.volumes import NotReadyYet, PodVolumes, prepare
+from tests.kubernetes.node.volumes import NotReadyYet, PodVolumes, object_data, prepare
 
 log = logging.getLogger(__name__)
 HOST_IP = "127.0.0.1"
@@ -228,15 +227,8 @@ class NodeAgent:
                           asyncio.create_task(self.report_exit(running, container.name, container.image))]
 
     async def key_data(self, namespace: str, kind: str, name: str) -> dict[str, str]:
-        try:
-            if kind == "Secret":
-                secret = await self.api.read_namespaced_secret(name, namespace)
-                return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
-            return dict((await self.api.read_namespaced_config_map(name, namespace)).data or {})
-        except ApiException as error:
-            if error.status == 404:
-                return {}
-            raise
+        data = await object_data(self.api, namespace, kind, name) or {}
+        return {key: value.decode() for key, value in data.items()}
 
     async def wait_for_volumes(self, pod: V1Pod, running: RunningPod) -> PodVolumes:
         """The pod's volumes, once all their sources exist (the pod stays Pending meanwhile)."""

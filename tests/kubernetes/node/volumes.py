@@ -24,6 +24,21 @@ class NotReadyYet(Exception):
     """A volume's source is missing (a required Secret, an absent claim): the kubelet keeps waiting."""
 
 
+async def object_data(api: CoreV1Api, namespace: str, kind: str, name: str) -> dict[str, bytes] | None:
+    """The data of a Secret or ConfigMap, key by key, or None when it does not exist."""
+    try:
+        if kind == "Secret":
+            secret = await api.read_namespaced_secret(name, namespace)
+            return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+        config_map = await api.read_namespaced_config_map(name, namespace)
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    data = {k: v.encode() for k, v in (config_map.data or {}).items()}
+    return data | {k: base64.b64decode(v) for k, v in (config_map.binary_data or {}).items()}
+
+
 @dataclass
 class ProjectedSource:
     """A Secret or ConfigMap volume of one pod, and where its files go on the node."""
@@ -37,18 +52,9 @@ class ProjectedSource:
 
     async def fetch(self, api: CoreV1Api, namespace: str) -> dict[str, bytes] | None:
         """The object's data as files, or None when it does not exist."""
-        try:
-            if self.kind == "Secret":
-                secret = await api.read_namespaced_secret(self.name, namespace)
-                data = {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
-            else:
-                config_map = await api.read_namespaced_config_map(self.name, namespace)
-                data = {k: v.encode() for k, v in (config_map.data or {}).items()}
-                data |= {k: base64.b64decode(v) for k, v in (config_map.binary_data or {}).items()}
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
+        data = await object_data(api, namespace, self.kind, self.name)
+        if data is None:
+            return None
         if self.items:
             return {item.path: data[item.key] for item in self.items if item.key in data}
         return data
