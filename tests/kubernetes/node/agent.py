@@ -159,11 +159,12 @@ class NodeAgent:
             self._background.add(task := asyncio.create_task(self.terminate(pod)))
             task.add_done_callback(self._background.discard)
             return
-        if uid not in self.pods and uid not in self.finished:
+        ended = uid in self.finished or pod.status.phase in ("Succeeded", "Failed")
+        if uid not in self.pods and not ended:
             running = RunningPod(pod.metadata.namespace, pod.metadata.name, uid, self.allocate_ip(),
                                  self.root / "pods" / f"{pod.metadata.namespace}_{pod.metadata.name}_{uid}")
             self.pods[uid] = running
-            running.tasks.append(asyncio.create_task(self.start(pod, running)))
+            running.tasks.append(asyncio.create_task(self.start_or_fail(pod, running)))
 
     def allocate_ip(self) -> str:
         self._next_ip += 1
@@ -186,6 +187,15 @@ class NodeAgent:
         except ApiException as error:
             if error.status != 404:
                 raise
+
+    async def start_or_fail(self, pod: V1Pod, running: RunningPod) -> None:
+        """Start the pod; an error of the agent itself fails the pod visibly instead of leaving it Pending."""
+        try:
+            await self.start(pod, running)
+        except Exception as error:
+            log.exception("pod %s/%s failed to start", running.namespace, running.name)
+            await self.patch_status(running, {"phase": "Failed", "reason": "NodeAgentError",
+                                              "message": repr(error)})
 
     async def start(self, pod: V1Pod, running: RunningPod) -> None:
         container = pod.spec.containers[0]
