@@ -8,18 +8,19 @@ from __future__ import annotations
 import base64
 import ipaddress
 import stat
+from typing import Any
 
 import pytest
 from kubernetes_asyncio.client import ApiException, CoreV1Api, V1ObjectMeta, V1Secret
 
 from tests.kubernetes.cluster_session import NODE_NAME, SYNC_DELAY, KubeCluster
 from tests.kubernetes.hub_access import NAMESPACE
-from tests.kubernetes.pods import eventually, http_answer, pod_gone, running_pod, served
+from tests.kubernetes.pods import eventually, http_answer, pod_gone, read_pod, running_pod, served
 
 MOUNT = "/var/run/secrets/oidc"
 
 
-def file_server_pod(name: str, secret: str) -> dict[str, object]:
+def file_server_pod(name: str, secret: str) -> dict[str, Any]:
     """A pod serving /var/run (its optional Secret volume and a ConfigMap volume) on $(POD_IP):8888, from
     the user environment's Python."""
     return {
@@ -96,3 +97,16 @@ async def test_the_hub_may_not_change_running_pods_or_see_nodes(hub_api: CoreV1A
     finally:
         await hub_api.delete_namespaced_pod("patch-target", NAMESPACE)
     await pod_gone(hub_api, NAMESPACE, "patch-target")
+
+
+async def test_what_the_agent_cannot_do_fails_the_pod_instead_of_half_running_it(admin_api: CoreV1Api
+                                                                                 ) -> None:
+    pod = file_server_pod("host-path", "oidc-none")
+    pod["spec"]["volumes"].append({"name": "host", "hostPath": {"path": "/etc"}})
+    await admin_api.create_namespaced_pod(NAMESPACE, pod)
+    failed = await eventually(lambda: read_pod(admin_api, NAMESPACE, "host-path"),
+                              lambda p: p is not None and p.status.phase == "Failed", 30, "the pod to fail")
+    assert failed is not None and failed.status.reason == "UnsupportedByNodeAgent"
+    assert "volume host" in failed.status.message
+    await admin_api.delete_namespaced_pod("host-path", NAMESPACE)
+    await pod_gone(admin_api, NAMESPACE, "host-path")
