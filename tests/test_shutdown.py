@@ -22,15 +22,18 @@ def alive(pid: int) -> bool:
 
 
 def processes_in(directory: Path) -> set[int]:
-    """Processes whose working directory is `directory` (user servers run in their home)."""
+    """Processes whose working directory is `directory` (user servers run in their home), by inode:
+    inside its sandbox a server sees its home under another path."""
+    home = directory.stat()
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if Path(os.readlink(entry / "cwd")) == directory:
-                    found.add(int(entry.name))
+                cwd = (entry / "cwd").stat()
             except OSError:
                 continue
+            if (cwd.st_dev, cwd.st_ino) == (home.st_dev, home.st_ino):
+                found.add(int(entry.name))
     return {pid for pid in found if alive(pid)}
 
 

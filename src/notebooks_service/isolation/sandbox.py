@@ -72,7 +72,7 @@ class Sandbox:
                 argv += _traversable_parents(run_dir() / mount, run_dir())
                 argv += ["--bind", str(self.token_dir), str(run_dir() / mount)]
         argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                 "--hostname", "notebook", "--new-session", "--die-with-parent", "--as-pid-1",
+                 "--hostname", "notebook", "--new-session", "--as-pid-1",
                  "--chdir", self.account.sandbox_home, "--info-fd", str(info_fd), "--",
                  self.tools["setpriv"], f"--reuid={self.account.uid}", f"--regid={self.account.gid}",
                  "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",

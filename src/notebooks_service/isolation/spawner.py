@@ -3,9 +3,9 @@
 With `isolation` off (the single-person trial) the local spawner behaves as before. With it on, `start`
 finds or creates the owner's account, hands the home to it, sets up the cgroup with the profile's
 limits, and starts the server through bubblewrap. The hub keeps two process ids: bwrap's (`pid`, alive
-exactly as long as the sandbox) and the sandbox's PID 1 (`sandbox_pid`), which receives the polite
-signals so that the server shuts down its kernels itself; SIGKILL goes to bwrap, which takes the whole
-PID namespace with it, and to anything left in the cgroup.
+exactly as long as the sandbox) and the sandbox's PID 1 (`sandbox_pid`), which receives the signals so
+that the server shuts down its kernels itself. Neither is tied to the hub's life: a hub restart finds
+its servers running.
 """
 
 from __future__ import annotations
@@ -169,10 +169,12 @@ class IsolationMixin(HasTraits):
         return self.sandbox_pid if parent == str(self.pid) else None  # type: ignore[has-type]
 
     async def _signal(self, sig: int) -> bool:
-        if self.isolation and sig in (signal.SIGINT, signal.SIGTERM):
-            inner = self._inner_pid()
-            if inner is not None:
-                os.kill(inner, sig)
+        """Polite signals go to the sandbox's PID 1; SIGKILL to it (the kernel then ends its whole PID
+        namespace), to bwrap, and to whatever is left in the cgroup."""
+        inner = self._inner_pid() if self.isolation and sig != 0 else None
+        if inner is not None:
+            os.kill(inner, sig)
+            if sig != signal.SIGKILL:
                 return True
         alive = await super()._signal(sig)  # type: ignore[misc]
         if self.isolation and sig == signal.SIGKILL:
