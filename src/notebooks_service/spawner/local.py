@@ -28,7 +28,7 @@ def home_directory_name(username: str) -> str:
     return safe if safe == username else f"{safe}-{hashlib.sha256(username.encode()).hexdigest()[:8]}"
 
 
-class LocalHomeSpawner(IsolationMixin, SpawnOptionsMixin, SimpleLocalProcessSpawner):
+class LocalHomeSpawner(SpawnOptionsMixin, IsolationMixin, SimpleLocalProcessSpawner):
     """Start `jupyterhub-singleuser` locally with the user's persistent home as working directory."""
 
     homes_root = Unicode(
