@@ -11,41 +11,37 @@ import io
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyterhub.services.auth import HubOAuthenticated
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tornado import web
+from tornado.iostream import StreamClosedError
 
+from notebooks_service.services.credits import queries
+from notebooks_service.services.credits.bodies import BodyError, parse_entry
 from notebooks_service.services.credits.config import CreditsSection
 from notebooks_service.services.credits.hub import HubClient
-from notebooks_service.services.credits.ledger import (
-    KIND_SIGNS,
-    Ledger,
-    NewEntry,
-    history,
-    post,
-    to_credits,
-    to_micro,
-    usage_per_day,
-)
+from notebooks_service.services.credits.ledger import Ledger, NewEntry, to_credits, to_micro
 from notebooks_service.services.credits.metrics import CreditsMetrics
 from notebooks_service.services.credits.models import Entry
-from notebooks_service.services.credits.page import render_page, usage_chart
-from notebooks_service.services.credits.status import (
-    WalletStatus,
-    refresh_grants,
-    user_wallets,
-    wallet_statuses,
-    warning_text,
-)
+from notebooks_service.services.credits.page import render_page
+from notebooks_service.services.credits.status import WalletStatus, warning_text
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 500
 IDENTITY_CACHE_SECONDS = 30.0
+CSV_BATCH = 2000
+"""Entries per query and per flushed chunk of the CSV export: memory stays flat however long the
+history, and each query is short."""
+CSV_COLUMNS = ("id", "time", "wallet", "kind", "amount", "actor", "reason", "server", "profile",
+               "seconds", "expires_at")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,6 +84,10 @@ class CreditsHandler(HubOAuthenticated, web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"status": status_code, "message": message}))
 
+    async def in_pool(self, work: Callable[..., T], *args: Any) -> T:
+        """Run ledger work in the thread pool: the event loop keeps serving while the database works."""
+        return await asyncio.to_thread(work, self.state.ledger, *args)
+
     async def caller(self) -> Caller:
         model = self.current_user
         if not model or model.get("kind", "user") != "user":
@@ -101,16 +101,10 @@ class CreditsHandler(HubOAuthenticated, web.RequestHandler):
         self.state.identities[name] = (time.monotonic(), caller)
         return caller
 
-    async def wallets(self, caller: Caller) -> list[str]:
-        state = self.state
-        await asyncio.to_thread(refresh_grants, state.ledger, state.settings, caller.name, caller.groups,
-                                datetime.now(UTC))
-        with state.ledger.session() as session:
-            return user_wallets(session, state.settings, caller.name, caller.groups)
-
     async def readable(self, caller: Caller) -> list[str]:
         """The wallets the request asks for (`?wallet=`, repeatable), checked; default: the caller's."""
-        mine = await self.wallets(caller)
+        mine = await self.in_pool(queries.caller_wallets, self.state.settings, caller.name, caller.groups,
+                                  datetime.now(UTC))
         asked = self.get_arguments("wallet")
         if not asked:
             return mine
@@ -118,10 +112,6 @@ class CreditsHandler(HubOAuthenticated, web.RequestHandler):
         if refused:
             raise web.HTTPError(403, f"not your wallet: {', '.join(refused)}")
         return asked
-
-    def statuses(self, caller: Caller, wallets: list[str]) -> list[WalletStatus]:
-        with self.state.ledger.session() as session:
-            return wallet_statuses(session, self.state.settings, caller.name, wallets)
 
     def page_args(self) -> tuple[int, int]:
         try:
@@ -143,8 +133,9 @@ class StatusHandler(CreditsHandler):
 
     async def get(self) -> None:
         caller = await self.caller()
-        statuses = self.statuses(caller, await self.readable(caller))
         settings = self.state.settings
+        statuses: list[WalletStatus] = await self.in_pool(queries.statuses, settings, caller.name,
+                                                          await self.readable(caller))
         self.write({
             "user": caller.name,
             "wallets": [s.as_json() for s in statuses],
@@ -164,68 +155,72 @@ class HistoryHandler(CreditsHandler):
         caller = await self.caller()
         wallets = await self.readable(caller)
         limit, offset = self.page_args()
-        with self.state.ledger.session() as session:
-            entries, total = history(session, wallets, limit, offset)
+        entries, total = await self.in_pool(queries.history_page, wallets, limit, offset)
         following = offset + limit if offset + limit < total else None
         self.write({"entries": [entry_json(e) for e in entries], "total": total, "offset": offset,
                     "limit": limit, "next_offset": following})
 
 
+def csv_chunk(entries: list[Entry]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for entry in entries:
+        row = entry_json(entry)
+        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
 class HistoryCsvHandler(CreditsHandler):
-    """`GET api/history.csv?wallet=`: every entry of the wallets, oldest first, for spreadsheets."""
+    """`GET api/history.csv?wallet=`: every entry of the wallets, oldest first, for spreadsheets.
+
+    Streamed: one batch of entries is read, written and flushed to the client before the next is
+    read, so the service's memory does not grow with the history (a busy wallet has millions).
+    """
 
     async def get(self) -> None:
         caller = await self.caller()
         wallets = await self.readable(caller)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        columns = ["id", "time", "wallet", "kind", "amount", "actor", "reason", "server", "profile",
-                   "seconds", "expires_at"]
-        writer.writerow(columns)
-        with self.state.ledger.session() as session:
-            entries, _ = history(session, wallets, limit=10**9)
-        for entry in reversed(entries):
-            row = entry_json(entry)
-            writer.writerow([row[c] if row[c] is not None else "" for c in columns])
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", 'attachment; filename="credits-history.csv"')
-        self.finish(buffer.getvalue())
+        self.write(",".join(CSV_COLUMNS) + "\r\n")
+        after: tuple[datetime, int] | None = None
+        try:
+            while batch := await self.in_pool(queries.csv_batch, wallets, after, CSV_BATCH):
+                self.write(csv_chunk(batch))
+                await self.flush()
+                after = (batch[-1].time, batch[-1].id)
+        except StreamClosedError:
+            log.info("%s left during the CSV export", caller.name)
+            return
+        self.finish()
 
 
 class EntriesHandler(CreditsHandler):
     """`POST api/wallets/{wallet}/entries` (admins): grant, refund or adjust with a mandatory reason.
 
-    Body: `{"kind": "grant"|"refund"|"adjustment", "amount": credits, "reason": "...",
-    "expires_in_days": optional, grants only}`. Grants and refunds must be positive.
+    Body (`bodies.EntryBody`): `{"kind": "grant"|"refund"|"adjustment", "amount": credits,
+    "reason": "...", "expires_in_days": optional, grants only}`. Grants and refunds must be positive.
     """
 
     async def post(self, wallet: str) -> None:
         caller = await self.caller()
         if not caller.admin:
             raise web.HTTPError(403, "only admins can change wallets")
-        try:
-            body = json.loads(self.request.body or b"{}")
-            kind, amount, reason = body["kind"], float(body["amount"]), str(body.get("reason", "")).strip()
-        except (ValueError, KeyError, TypeError):
-            raise web.HTTPError(400, "body must be JSON with kind, amount and reason") from None
-        if kind not in KIND_SIGNS or kind in ("charge", "expiry"):
-            raise web.HTTPError(400, "kind must be grant, refund or adjustment")
-        if not reason:
-            raise web.HTTPError(400, "a reason is required")
-        if KIND_SIGNS[kind] > 0 and amount <= 0:
-            raise web.HTTPError(400, f"a {kind} must be positive; use an adjustment to take credits")
         if not wallet.startswith(("user:", "group:")):
             raise web.HTTPError(400, "wallet must be user:<name> or group:<name>")
+        try:
+            body = parse_entry(self.request.body)
+        except BodyError as e:
+            raise web.HTTPError(400, str(e)) from None
         now = datetime.now(UTC)
-        days = body.get("expires_in_days") or self.state.settings.grant_lifetime_days
-        lifetime = timedelta(days=float(days))
-        entry = NewEntry(time=now, wallet=wallet, kind=kind, amount=to_micro(amount), actor=caller.name,
-                         reason=reason, expires_at=now + lifetime if kind == "grant" else None)
-        with self.state.ledger.session.begin() as session:
-            post(session, [entry])
-        log.info("%s posted %s of %s to %s: %s", caller.name, kind, amount, wallet, reason)
+        days = body.expires_in_days or self.state.settings.grant_lifetime_days
+        entry = NewEntry(time=now, wallet=wallet, kind=body.kind, amount=to_micro(body.amount),
+                         actor=caller.name, reason=body.reason,
+                         expires_at=now + timedelta(days=days) if body.kind == "grant" else None)
+        await self.in_pool(queries.post_entry, entry)
+        log.info("%s posted %s of %s to %s: %s", caller.name, body.kind, body.amount, wallet, body.reason)
         self.set_status(201)
-        self.write({"wallet": wallet, "kind": kind, "amount": amount, "reason": reason,
+        self.write({"wallet": wallet, "kind": body.kind, "amount": body.amount, "reason": body.reason,
                     "actor": caller.name})
 
 
@@ -236,18 +231,16 @@ class PageHandler(CreditsHandler):
     async def get(self) -> None:
         caller = await self.caller()
         wallets = await self.readable(caller)
-        statuses = self.statuses(caller, wallets)
         limit, offset = self.page_args()
-        today = datetime.now(UTC).date()
-        with self.state.ledger.session() as session:
-            entries, total = history(session, wallets, limit, offset)
-            usage = usage_per_day(session, wallets, datetime.now(UTC) - timedelta(days=30))
+        now = datetime.now(UTC)
         settings = self.state.settings
+        data = await self.in_pool(queries.page_data, settings, caller.name, wallets, limit, offset,
+                                  now - timedelta(days=30))
         self.finish(render_page(
-            user=caller.name, prefix=self.state.prefix, hub_home=self.state.hub_home, statuses=statuses,
-            warning=warning_text(statuses, settings.grace_period), chart=usage_chart(usage, today),
-            entries=entries, total=total, offset=offset, limit=limit,
-            how_to_get_more=settings.how_to_get_more))
+            user=caller.name, prefix=self.state.prefix, hub_home=self.state.hub_home,
+            statuses=data.statuses, warning=warning_text(data.statuses, settings.grace_period),
+            usage=data.usage, today=now.date(), entries=data.entries, total=data.total, offset=offset,
+            limit=limit, how_to_get_more=settings.how_to_get_more))
 
 
 class MetricsHandler(CreditsHandler):

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notebooks_service.services.credits.bulk import insert_rows, matching, update_rows
@@ -122,6 +122,20 @@ def history(session: Session, wallet_ids: Sequence[str], limit: int, offset: int
     page = session.scalars(select(Entry).where(where).order_by(Entry.time.desc(), Entry.id.desc())
                            .limit(limit).offset(offset))
     return list(page), total
+
+
+def entries_after(session: Session, wallet_ids: Sequence[str], after: tuple[datetime, int] | None,
+                  limit: int) -> list[Entry]:
+    """Up to `limit` entries of the wallets, oldest first, that come after `(time, id)`.
+
+    Keyset pages rather than OFFSET or one long cursor: each page is a short query served by the
+    (wallet, time) index, and no connection or transaction stays open while a client downloads.
+    """
+    query = select(Entry).where(Entry.wallet.in_(wallet_ids))
+    if after is not None:
+        time, last = after
+        query = query.where(or_(Entry.time > time, and_(Entry.time == time, Entry.id > last)))
+    return list(session.scalars(query.order_by(Entry.time, Entry.id).limit(limit)))
 
 
 def usage_per_day(session: Session, wallet_ids: Sequence[str], since: datetime

@@ -1,13 +1,20 @@
 """The credits page: balances, runway, usage per day and profile (inline SVG), and the history.
 
 Plain server-rendered HTML with no external assets, so it works offline and behind strict CSPs.
+The markup lives in autoescaped Jinja templates (`templates/service/`): wallet, group, profile and
+server names and reasons come from users and operators, and escaping by hand at each f-string is
+one forgotten call away from script injection. Python only computes what the templates show.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
-from html import escape
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from notebooks_service.services.credits.ledger import to_credits
 from notebooks_service.services.credits.models import Entry
@@ -15,26 +22,33 @@ from notebooks_service.services.credits.status import WalletStatus, format_durat
 
 COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
 
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:0;color:#222}
-nav{display:flex;gap:1.2em;align-items:center;background:#f8f9fa;border-bottom:1px solid #ddd;
- padding:.8em 1.2em}
-nav a{color:#0b5ed7;text-decoration:none}
-nav .user{margin-left:auto}
-main{max-width:1000px;margin:1em auto;padding:0 1em}
-table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}
-th,td{border-bottom:1px solid #e3e3e3;padding:.35em .5em;text-align:left;font-size:.92em}
-th.num,td.num{text-align:right;font-variant-numeric:tabular-nums}
-.warning{background:#fff3cd;border:1px solid #ffe69c;padding:.7em 1em;border-radius:4px}
-.muted{color:#666}
-"""
+templates = Environment(loader=PackageLoader(__package__, "templates"), autoescape=True,
+                        undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 def credits_text(micro: int) -> str:
     return f"{to_credits(micro):,.2f}"
 
 
-def usage_chart(rows: Sequence[tuple[str, str, int]], today: date, days: int = 30) -> str:
+templates.filters["signed_credits"] = lambda micro: f"{to_credits(micro):+,.4f}"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What `chart.svg` draws: sizes, then gridlines, bars, day ticks and the legend."""
+
+    days: int
+    width: int = 840
+    height: int = 220
+    left: int = 60
+    top_margin: int = 20
+    gridlines: tuple[dict[str, Any], ...] = ()
+    bars: tuple[dict[str, Any], ...] = ()
+    ticks: tuple[dict[str, Any], ...] = ()
+    legend: tuple[dict[str, Any], ...] = ()
+
+
+def chart_geometry(rows: Sequence[tuple[str, str, int]], today: date, days: int = 30) -> Chart:
     """Stacked bars of credits spent per day, one colour per profile, for the last `days` days."""
     axis = [(today - timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
     profiles = sorted({profile for _, profile, _ in rows})
@@ -42,89 +56,53 @@ def usage_chart(rows: Sequence[tuple[str, str, int]], today: date, days: int = 3
     for day, profile, micro in rows:
         if day in per_day:
             per_day[day][profile] = per_day[day].get(profile, 0) + micro
+    frame = Chart(days=days)
     top = max((sum(v.values()) for v in per_day.values()), default=0) or 1
-    width, height, left, top_margin, bar = 840, 220, 60, 20, 840 // days
-    scale = (height - top_margin) / top
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + left + 10}" height="{height + 60}"'
-             ' role="img" aria-label="credits spent per day and profile" font-size="11">',
-             f'<text x="4" y="{top_margin - 8}" fill="#666">credits</text>']
+    bar, scale = frame.width // days, (frame.height - frame.top_margin) / top
+    gridlines = []
     for fraction in (0, 0.5, 1) if profiles else (0,):  # gridlines with their values
-        y = round(height - fraction * top * scale)
-        parts.append(f'<line x1="{left}" y1="{y}" x2="{left + width}" y2="{y}" '
-                     f'stroke="{"#999" if fraction == 0 else "#e3e3e3"}"/>'
-                     f'<text x="{left - 6}" y="{y + 4}" text-anchor="end" fill="#666">'
-                     f"{to_credits(round(fraction * top)):.2f}</text>")
+        gridlines.append({"y": round(frame.height - fraction * top * scale),
+                          "stroke": "#999" if fraction == 0 else "#e3e3e3",
+                          "label": f"{to_credits(round(fraction * top)):.2f}"})
+    bars, ticks = [], []
     for i, day in enumerate(axis):
-        y = height
+        y = frame.height
         for profile in profiles:
             micro = per_day[day].get(profile, 0)
             if not micro:
                 continue
             h = max(1, round(micro * scale))
             y -= h
-            color = COLORS[profiles.index(profile) % len(COLORS)]
-            parts.append(f'<rect x="{left + i * bar + 3}" y="{y}" width="{bar - 6}" height="{h}" '
-                         f'fill="{color}"><title>{escape(day)} {escape(profile)}: '
-                         f'{to_credits(micro):.2f}</title></rect>')
+            bars.append({"x": frame.left + i * bar + 3, "y": y, "width": bar - 6, "height": h,
+                         "color": COLORS[profiles.index(profile) % len(COLORS)], "day": day,
+                         "profile": profile, "credits": f"{to_credits(micro):.2f}"})
         if i % 5 == 0 or i == days - 1:
-            parts.append(f'<text x="{left + i * bar + bar // 2}" y="{height + 16}" text-anchor="middle" '
-                         f'fill="#666">{day[5:]}</text>')
-    for j, profile in enumerate(profiles):
-        x = left + j * 130
-        parts.append(f'<rect x="{x}" y="{height + 32}" width="12" height="12" '
-                     f'fill="{COLORS[j % len(COLORS)]}"/><text x="{x + 16}" y="{height + 42}" '
-                     f'font-size="12">{escape(profile)}</text>')
-    if not profiles:
-        parts.append(f'<text x="{left + width // 2}" y="{height // 2}" text-anchor="middle" fill="#666" '
-                     f'font-size="13">No credits spent in the last {days} days</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+            ticks.append({"x": frame.left + i * bar + bar // 2, "label": day[5:]})
+    legend = [{"x": frame.left + j * 130, "color": COLORS[j % len(COLORS)], "profile": profile}
+              for j, profile in enumerate(profiles)]
+    return Chart(days=days, gridlines=tuple(gridlines), bars=tuple(bars), ticks=tuple(ticks),
+                 legend=tuple(legend))
 
 
-def wallets_table(statuses: Sequence[WalletStatus]) -> str:
-    rows = []
-    for s in statuses:
-        runway = "unlimited" if s.unlimited else (format_duration(s.runway) if s.spending else "—")
-        servers = ", ".join(f"{escape(name)} ({escape(profile)})" for name, profile, _ in s.servers) or "none"
-        rows.append(f'<tr data-wallet="{escape(s.wallet)}"><td>{escape(s.wallet)}</td>'
-                    f'<td class="num balance">{credits_text(s.balance)}</td>'
-                    f'<td class="num">{credits_text(s.spending)}</td><td class="runway">{runway}</td>'
-                    f"<td>{servers}</td></tr>")
-    return ("<table id='wallets'><tr><th>Wallet</th><th class='num'>Balance</th>"
-            "<th class='num'>Spending per hour</th>"
-            "<th>Runway at current use</th><th>Paying for</th></tr>" + "".join(rows) + "</table>")
+def usage_chart(rows: Sequence[tuple[str, str, int]], today: date, days: int = 30) -> Markup:
+    """The usage chart as inline SVG markup (escaped by its template)."""
+    return Markup(templates.get_template("service/chart.svg").render(c=chart_geometry(rows, today, days)))
 
 
-def history_table(entries: Sequence[Entry]) -> str:
-    rows = "".join(
-        f"<tr><td>{e.time:%Y-%m-%d %H:%M:%S}</td><td>{escape(e.wallet)}</td><td>{e.kind}</td>"
-        f'<td class="num">{to_credits(e.amount):+,.4f}</td><td>{escape(e.server)}</td>'
-        f"<td>{escape(e.profile)}</td><td>{escape(e.actor)}</td><td>{escape(e.reason)}</td></tr>"
-        for e in entries)
-    return ("<table id='history'><tr><th>Time (UTC)</th><th>Wallet</th><th>Kind</th>"
-            "<th class='num'>Amount</th>"
-            "<th>Server</th><th>Profile</th><th>By</th><th>Reason</th></tr>" + rows + "</table>")
+def wallet_row(status: WalletStatus) -> dict[str, str]:
+    runway = "unlimited" if status.unlimited else (format_duration(status.runway) if status.spending else "—")
+    servers = ", ".join(f"{name} ({profile})" for name, profile, _ in status.servers) or "none"
+    return {"wallet": status.wallet, "balance": credits_text(status.balance),
+            "spending": credits_text(status.spending), "runway": runway, "servers": servers}
 
 
 def render_page(*, user: str, prefix: str, hub_home: str, statuses: Sequence[WalletStatus],
-                warning: str, chart: str, entries: Sequence[Entry], total: int, offset: int,
-                limit: int, how_to_get_more: str) -> str:
-    pager = []
-    if offset > 0:
-        pager.append(f'<a href="?offset={max(offset - limit, 0)}">newer</a>')
-    if offset + limit < total:
-        pager.append(f'<a href="?offset={offset + limit}">older</a>')
-    banner = f'<p class="warning" id="credits-warning">{escape(warning)}</p>' if warning else ""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Credits</title><style>{STYLE}</style></head>
-<body><nav><a href="{escape(hub_home)}">Home</a><a href="{escape(prefix)}">Credits</a>
-<span class="muted user">{escape(user)}</span></nav><main>
-<h1>Credits</h1>{banner}
-<h2>Wallets</h2>{wallets_table(statuses)}
-<p class="muted">{escape(how_to_get_more)}</p>
-<h2>Usage per day and profile (last 30 days)</h2><div id="usage-chart">{chart}</div>
-<h2>History</h2>
-<p class="muted">{total} entries · <a href="{escape(prefix)}api/history.csv">download CSV</a>
- {" · ".join(pager)}</p>
-{history_table(entries)}
-</main></body></html>"""
+                warning: str, usage: Sequence[tuple[str, str, int]], today: date,
+                entries: Sequence[Entry], total: int, offset: int, limit: int,
+                how_to_get_more: str) -> str:
+    return templates.get_template("service/credits.html").render(
+        user=user, prefix=prefix, hub_home=hub_home, warning=warning,
+        wallets=[wallet_row(s) for s in statuses], chart=usage_chart(usage, today),
+        how_to_get_more=how_to_get_more, total=total, entries=entries,
+        newer=max(offset - limit, 0) if offset > 0 else None,
+        older=offset + limit if offset + limit < total else None)
