@@ -3,6 +3,8 @@ test cluster, spawning JupyterLab pods that the node agent runs; login through t
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ import pytest
 from tests.conftest import DEMO_USERS
 from tests.kubernetes.cluster_session import SYNC_DELAY, KubeCluster
 from tests.kubernetes.hub_access import NAMESPACE
+from tests.kubernetes.kernel import run_in_kernel
 from tests.stack import (
     Stack,
     browser_login,
@@ -29,6 +32,15 @@ from tests.stack import (
 LIFETIME = 20
 """Seconds an access token lives: short, so that the test sees the mounted file refreshed."""
 KUBE_UP = Path(__file__).with_name("kube_up.py")
+SEE_TOKENS = """
+import json, os
+def read(path):
+    return open(path).read() if os.path.exists(path) else None
+print(json.dumps({"oidc": read(os.environ["OIDC_ACCESS_TOKEN_FILE"]),
+                  "egi": read("/var/run/secrets/egi.eu/access_token"),
+                  "uid": os.getuid(), "groups": os.getgroups()}))
+"""
+"""What code in the pod sees: the token at both mount paths, and who it runs as."""
 
 
 def kube_up_command(*args: str) -> list[str]:
@@ -88,7 +100,8 @@ def xsrf_headers(browser: httpx.Client, prefix: str) -> dict[str, str]:
 def test_jupyterlab_on_a_pod_with_a_refreshed_token_and_a_home_that_stays(
         kube_stack: Stack, cluster: KubeCluster, kube: Kube) -> None:
     browser, _ = browser_login(kube_stack, "alice")
-    api = hub_api(kube_stack, hub_token(browser, kube_stack, "alice"))
+    token = hub_token(browser, kube_stack, "alice")
+    api = hub_api(kube_stack, token)
     spawn(api, "alice", {"mount_access_token": True})
 
     pod = kube.get("pods", "jupyter-alice")
@@ -111,6 +124,10 @@ def test_jupyterlab_on_a_pod_with_a_refreshed_token_and_a_home_that_stays(
                        interval=0.2, what="the refreshed token in the pod")
     assert verify_with_jwks(kube_stack, first)["exp"] > time.time(), "replaced before it expired"
     assert verify_with_jwks(kube_stack, newer)["exp"] > verify_with_jwks(kube_stack, first)["exp"]
+    seen = json.loads(asyncio.run(run_in_kernel(f"{kube_stack.hub_url}/user/alice/", token, SEE_TOKENS)))
+    assert seen["oidc"] == seen["egi"], "both mount paths show the same Secret"
+    assert verify_with_jwks(kube_stack, seen["oidc"])["exp"] >= verify_with_jwks(kube_stack, newer)["exp"]
+    assert (seen["uid"], 100 in seen["groups"]) == (1000, True)
 
     contents = f"{kube_stack.hub_url}/user/alice/api/contents/kept.txt"
     saved = browser.put(contents, json={"type": "file", "format": "text", "content": "still here"},
@@ -137,7 +154,8 @@ def test_sharing_deletes_the_secret_and_the_file_leaves_the_pod(
     bob_browser, _ = browser_login(kube_stack, "bob")
     hub_token(bob_browser, kube_stack, "bob")
     browser, _ = browser_login(kube_stack, "alice")
-    api = hub_api(kube_stack, hub_token(browser, kube_stack, "alice"))
+    token = hub_token(browser, kube_stack, "alice")
+    api = hub_api(kube_stack, token)
     spawn(api, "alice", {"mount_access_token": True})
     token_file = cluster.pod_volume(NAMESPACE, "jupyter-alice", "oidc-tokens") / "access_token"
     wait_until(token_file.exists, 10 * SYNC_DELAY, what="the token file in the pod")
@@ -150,4 +168,6 @@ def test_sharing_deletes_the_secret_and_the_file_leaves_the_pod(
                what="the token file to leave the pod")
     time.sleep(LIFETIME)  # refreshes come and go: none reaches a shared server
     assert kube.get("secrets", "oidc-jupyter-alice") is None and not token_file.exists()
+    seen = json.loads(asyncio.run(run_in_kernel(f"{kube_stack.hub_url}/user/alice/", token, SEE_TOKENS)))
+    assert (seen["oidc"], seen["egi"]) == (None, None), "code in the pod finds no token"
     stop_server(api, "alice")
