@@ -82,6 +82,13 @@ class NodeAgent:
         self._next_ip = FIRST_POD_IP
         self._background: set[asyncio.Task[None]] = set()
 
+    def image(self) -> list[Path]:
+        """The user environment and the Python installation it was made from: the pod's image."""
+        config = (self.user_env / "pyvenv.cfg").read_text(encoding="utf-8")
+        home = next(line.split("=", 1)[1].strip() for line in config.splitlines()
+                    if line.split("=", 1)[0].strip() == "home")
+        return [self.user_env, Path(os.path.realpath(home)).parent]
+
     def image_env(self) -> dict[str, str]:
         """The environment an image would set: the user environment's programs first."""
         return {"PATH": f"{self.user_env / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": "/home/jovyan",
@@ -219,7 +226,7 @@ class NodeAgent:
         with log_path.open("ab") as output:
             running.process = await asyncio.create_subprocess_exec(
                 *sandbox.container_argv(argv, running.volumes.mounts, uid, gid, groups,
-                                        container.working_dir),
+                                        container.working_dir, self.image()),
                 stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=asyncio.subprocess.STDOUT, env=env,
                 start_new_session=True)
         log.info("started pod %s/%s at %s (pid %s): %s", running.namespace, running.name, running.ip,

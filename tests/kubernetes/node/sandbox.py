@@ -51,10 +51,38 @@ def _missing_parent_roots(targets: list[str]) -> list[str]:
     return sorted(roots, key=len)
 
 
+def _hidden_root(path: Path) -> Path | None:
+    """The topmost directory above `path` that other users may not enter (e.g. /root), if any."""
+    for parent in reversed(path.parents):
+        if parent != Path("/") and parent.stat().st_mode & 0o005 != 0o005:
+            return parent
+    return None
+
+
+def image_binds(image: list[Path]) -> list[str]:
+    """The image's directories readable by the pod's user where the host hides them from other users
+    (a Python under /root): an empty tmpfs over the hiding directory, and the directory bound back in."""
+    hidden: dict[Path, list[Path]] = {}
+    for path in image:
+        real = Path(os.path.realpath(path))
+        root = _hidden_root(real)
+        if root is not None:
+            hidden.setdefault(root, []).append(real)
+    argv: list[str] = []
+    for root, paths in hidden.items():
+        argv += ["--tmpfs", str(root)]
+        for path in paths:
+            for parent in reversed(path.parents):
+                if len(parent.parts) > len(root.parts):
+                    argv += ["--perms", "0755", "--dir", str(parent)]
+            argv += ["--ro-bind", str(path), str(path)]
+    return argv
+
+
 def container_argv(command: list[str], mounts: list[Mount], uid: int, gid: int, groups: list[int],
-                   workdir: str | None) -> list[str]:
+                   workdir: str | None, image: list[Path]) -> list[str]:
     argv = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
+            "--unshare-pid", "--unshare-ipc", "--die-with-parent", *image_binds(image)]
     targets = [canonical(m.target) for m in mounts]
     workdir = canonical(workdir) if workdir else None
     for root in _missing_parent_roots(targets + ([workdir] if workdir else [])):
