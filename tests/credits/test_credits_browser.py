@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.credits.helpers import User, wait_ready
 from tests.credits.stack_config import HOW_TO_GET_MORE
-from tests.stack import DEMO_PASSWORD, Stack, stop_server
+from tests.stack import DEMO_PASSWORD, Stack, stop_server, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("credits_stack", ["sqlite"], indirect=True)]
 
@@ -79,9 +79,13 @@ def test_prices_at_spawn_spending_on_the_credits_page_and_the_warning(
         "kind": "adjustment", "amount": round(left - alice.balance("user:alice"), 6),
         "reason": "browser test: run low"})
     assert taken.status_code == 201, taken.text
-    page.goto(f"{credits_stack.hub_url}/hub/home")
     banner = page.locator("#credits-warning")
-    expect(banner).to_be_visible()
+
+    def warned() -> bool:  # the hub reads warnings once per posting interval, off the page path
+        page.goto(f"{credits_stack.hub_url}/hub/home")
+        return banner.is_visible()
+
+    wait_until(warned, 10, what="the hub's credits warning")
     expect(banner).to_contain_text("wallet user:alice lasts")
     expect(banner.get_by_role("link", name="Details")).to_have_attribute("href", CREDITS_PAGE)
     page.screenshot(path=artifacts / "credits-hub-warning.png", full_page=True)

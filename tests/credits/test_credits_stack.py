@@ -112,7 +112,8 @@ def test_warned_then_stopped_at_zero_after_grace_home_kept(credits_stack: Stack)
     assert "user:bob" in warned
     wallet = next(w for w in bob.status()["wallets"] if w["wallet"] == "user:bob")
     assert wallet["warning_threshold"] in (35, 15) and wallet["runway_seconds"] <= 35
-    assert 'id="credits-warning"' in bob.browser.get(f"{credits_stack.hub_url}/hub/home").text
+    wait_until(lambda: 'id="credits-warning"' in bob.browser.get(f"{credits_stack.hub_url}/hub/home").text,
+               3 * INTERVAL, what="the warning on hub pages")  # read once per interval, off the page path
 
     started = time.monotonic()
     wait_until(lambda: "" not in bob.hub.get("/users/bob").json()["servers"], 90,

@@ -17,10 +17,10 @@ from importlib.resources import files
 from typing import Any
 
 from notebooks_service.launcher.runtime import RUNTIME_ENV, Runtime
+from notebooks_service.services.credits.banner import WarningBoard
 from notebooks_service.services.credits.config import CreditsSection
 from notebooks_service.services.credits.ledger import Ledger
 from notebooks_service.services.credits.spawn import CreditsOptionSection
-from notebooks_service.services.credits.status import user_wallets, wallet_statuses, warning_text
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +37,15 @@ def bind_section(settings: CreditsSection, ledger_url: str) -> type[CreditsOptio
 
 
 def warning_for(section: type[CreditsOptionSection]) -> Any:
-    """The `credits_warning` template variable: a callable the hub calls with the current user."""
+    """The `credits_warning` template variable: a callable the hub calls with the current user on
+    every page it renders, so it reads a snapshot (`banner.WarningBoard`) and never the ledger."""
+    board = WarningBoard(section.ledger, section.settings)
+
     def credits_warning(user: Any) -> str:
+        board.start()
         if user is None or getattr(user, "kind", "user") != "user":
             return ""
-        try:
-            with section.ledger().session() as session:
-                wallets = user_wallets(session, section.settings, user.name, [g.name for g in user.groups])
-                statuses = wallet_statuses(session, section.settings, user.name, wallets)
-        except Exception:  # a page must render even if the ledger is unreachable
-            log.exception("cannot read credits for %s", user.name)
-            return ""
-        return warning_text(statuses, section.settings.grace_period)
+        return board.text_for(user.name, [g.name for g in user.groups])
     return credits_warning
 
 
