@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 from tornado import web
 
+from notebooks_service.oidc.authorization import MalformedAuthorization, credentials
 from notebooks_service.services.lifeline import die_with_parent
 from notebooks_service.tokens.release.core import Refusal, release
 from notebooks_service.tokens.release.hub_api import HubApi, HubUnavailable
@@ -18,9 +19,8 @@ from notebooks_service.tokens.release.hub_api import HubApi, HubUnavailable
 log = logging.getLogger("notebooks.tokens.release")
 
 
-def bearer(header: str) -> str:
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() in ("token", "bearer") else ""
+SCHEMES = ("token", "bearer")
+"""The hub's own scheme and the OAuth one; the header is read by the parser the JWT API uses."""
 
 
 class TokenHandler(web.RequestHandler):
@@ -38,9 +38,10 @@ class TokenHandler(web.RequestHandler):
         self.finish(json.dumps(body))
 
     async def get(self, owner: str, server: str | None) -> None:
-        token = bearer(self.request.headers.get("Authorization", ""))
-        if not token:
-            self.reply(401, {"reason": "send the server's hub token in the Authorization header"})
+        try:
+            token = credentials(self.request.headers.get("Authorization"), SCHEMES)
+        except MalformedAuthorization as malformed:
+            self.reply(401, {"reason": f"{malformed}: send the server's hub token"})
             return
         try:
             granted = await release(self.hub, token, owner, server or "")
