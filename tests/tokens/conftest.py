@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,7 +67,14 @@ def spawn(session: Session, mount: bool | None, timeout: float = 120) -> dict:
 
 
 def token_dir(stack: Stack, name: str) -> Path:
+    """The server's token directory on the host."""
     return stack.data_dir / "secrets-run" / name
+
+
+def server_token_dir(stack: Stack, name: str) -> str:
+    """The token directory as the server sees it: the seeds' path in its sandbox (service as root),
+    the host path in the single-person trial."""
+    return "/var/run/secrets/oidc" if os.geteuid() == 0 else str(token_dir(stack, name))
 
 
 def server_environ(admin: Session, name: str) -> dict[str, str]:

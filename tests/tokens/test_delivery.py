@@ -15,6 +15,7 @@ from tests.tokens.conftest import (
     read_token,
     requests_by,
     server_environ,
+    server_token_dir,
     spawn,
     token_dir,
     valid_for,
@@ -64,8 +65,8 @@ def test_mounted_files_verify_and_stay_fresh_without_any_request(token_stack: St
     spawn(bob, mount=True)
     directory = token_dir(token_stack, "bob")
     env = server_environ(admin, "bob")
-    assert env["OIDC_ACCESS_TOKEN_FILE"] == str(directory / "access_token")
-    assert env["OIDC_ID_TOKEN_FILE"] == str(directory / "id_token")
+    assert env["OIDC_ACCESS_TOKEN_FILE"] == f"{server_token_dir(token_stack, 'bob')}/access_token"
+    assert env["OIDC_ID_TOKEN_FILE"] == f"{server_token_dir(token_stack, 'bob')}/id_token"
     assert not str(directory).startswith(str(token_stack.home("bob")))
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     for name in ("access_token", "id_token"):

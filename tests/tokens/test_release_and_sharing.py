@@ -16,6 +16,7 @@ from tests.tokens.conftest import (
     login,
     read_token,
     server_environ,
+    server_token_dir,
     spawn,
     token_dir,
     valid_for,
@@ -69,7 +70,7 @@ def test_owner_gets_the_token_through_the_panel_endpoint(token_stack: Stack, ali
     assert body["expires_at"] > 0
     settings = alice.browser.get(f"{token_stack.hub_url}/user/alice/notebooks-token/settings").json()
     assert settings["mounted"] is True
-    assert settings["token_dir"] == str(token_dir(token_stack, "alice"))
+    assert settings["token_dir"] == server_token_dir(token_stack, "alice")
 
 
 def test_release_service_decisions(token_stack: Stack, admin: Session, alice: Session, bob: Session) -> None:
