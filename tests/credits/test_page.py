@@ -1,12 +1,22 @@
-"""The credits page's pieces that the browser test cannot pin down: chart scale, short runways."""
+"""The credits page's pieces that the browser test cannot pin down: chart scale, short runways,
+and escaping of names that come from users and operators (page, chart, spawn form, refusal)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
 
-from notebooks_service.services.credits.page import usage_chart
-from notebooks_service.services.credits.status import format_duration
+import pytest
+
+from notebooks_service.services.credits.config import CreditsSection, Profile
+from notebooks_service.services.credits.hubconf import bind_section
+from notebooks_service.services.credits.models import Entry
+from notebooks_service.services.credits.page import render_page, usage_chart
+from notebooks_service.services.credits.spawn import CreditsRefused
+from notebooks_service.services.credits.status import WalletStatus, format_duration
 
 TODAY = date(2025, 6, 30)
 
@@ -30,3 +40,37 @@ def test_empty_chart_says_so() -> None:
 
 def test_runways_under_a_minute_show_seconds() -> None:
     assert [format_duration(s) for s in (25.7, 59, 60, 7200)] == ["25 s", "59 s", "1 min", "2 h 0 min"]
+
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def test_hostile_names_are_escaped_on_the_page_and_in_the_chart() -> None:
+    status = WalletStatus(wallet=f"group:{HOSTILE}", balance=1_000_000, spending=2_000_000,
+                          servers=((f"bob/{HOSTILE}", HOSTILE, 2.0),), unlimited=False, thresholds=(900,))
+    entry = Entry(id=1, time=datetime(2025, 6, 30, tzinfo=UTC), wallet=status.wallet, kind="grant",
+                  amount=1_000_000, actor=HOSTILE, reason=HOSTILE, server="", profile=HOSTILE)
+    html = render_page(user=HOSTILE, prefix="/services/credits/", hub_home="/hub/home", statuses=[status],
+                       warning=HOSTILE, usage=[("2025-06-30", HOSTILE, 1_000_000)], today=TODAY,
+                       entries=[entry], total=1, offset=0, limit=50, how_to_get_more=HOSTILE)
+    assert "<script>" not in html
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    # user, warning, wallet (twice), server and profile, chart title and legend, history (4), help
+    assert html.count(escaped) >= 10, html
+
+
+def test_hostile_profile_names_are_escaped_on_the_spawn_form(tmp_path: Path) -> None:
+    settings = CreditsSection(enabled=True, profiles={
+        HOSTILE: Profile(description='"><img src=x onerror=alert(2)>', price_per_hour=1)})
+    section = bind_section(settings, f"sqlite:///{tmp_path / 'credits.sqlite'}")
+    spawner = SimpleNamespace(user=SimpleNamespace(name="alice", groups=[]))
+    try:
+        form = asyncio.run(section().form_html(spawner))
+        with pytest.raises(CreditsRefused) as refused:
+            section().validate(spawner, {"profile": HOSTILE})
+    finally:
+        section.ledger().close()
+    for html in (form, refused.value.jupyterhub_html_message):
+        assert "<script>" not in html and "<img" not in html, html
+    assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;"' in form
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in refused.value.jupyterhub_html_message

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from html import escape
 from typing import Any, ClassVar
 
 from tornado import web
@@ -18,7 +17,7 @@ from tornado import web
 from notebooks_service.services.credits.choices import ChoiceError, choose, price_micro, runway_seconds
 from notebooks_service.services.credits.config import CreditsSection, Profile
 from notebooks_service.services.credits.ledger import Ledger, balances, to_credits
-from notebooks_service.services.credits.page import credits_text
+from notebooks_service.services.credits.page import credits_text, templates
 from notebooks_service.services.credits.status import format_duration, refresh_grants, user_wallets
 from notebooks_service.spawner.options import SpawnOptionError
 
@@ -48,48 +47,37 @@ class CreditsOptionSection:
             cls._ledger = Ledger.open(cls.ledger_url)
         return cls._ledger
 
-    def _wallets(self, spawner: Any) -> tuple[list[str], dict[str, int]]:
-        user, groups = spawner.user.name, [g.name for g in spawner.user.groups]
+    def _wallets(self, user: str, groups: list[str]) -> tuple[list[str], dict[str, int]]:
+        """The user's wallets and balances (blocking; the hub's user object stays on its thread)."""
         refresh_grants(self.ledger(), self.settings, user, groups, datetime.now(UTC))
         with self.ledger().session() as session:
             wallets = user_wallets(session, self.settings, user, groups)
             return wallets, balances(session, wallets)
 
     async def form_html(self, spawner: Any) -> str:
-        wallets, held = await asyncio.to_thread(self._wallets, spawner)
         groups = {g.name for g in spawner.user.groups}
+        wallets, held = await asyncio.to_thread(self._wallets, spawner.user.name, sorted(groups))
         profiles = self.settings.profiles_for(groups)
         if not profiles:
             return "<p>No server profile is available to your groups.</p>"
         default = choose(self.settings, spawner.user.name, groups, {}, wallets).profile
-        rows = "".join(self._profile_row(name, p, name == default) for name, p in profiles.items())
-        options = "".join(
-            f'<option value="{escape(w)}">{escape(w)}: {credits_text(held[w])} credits</option>'
-            for w in wallets)
-        return (
-            '<fieldset class="credits-options"><legend>Server size</legend>'
-            '<table class="table table-sm"><tr><th></th><th>Profile</th><th>CPU</th><th>Memory</th>'
-            f"<th>GPU</th><th>Credits per hour</th></tr>{rows}</table>"
-            '<label for="credits-wallet">Paying wallet</label> '
-            f'<select id="credits-wallet" name="wallet" class="form-select">{options}</select>'
-            f'<p class="form-text">Balances and history: <a href="{escape(self.page_url)}">credits page</a>.'
-            "</p></fieldset>")
+        return templates.get_template("service/spawn_form.html").render(
+            profiles=[self._profile_row(name, p, name == default) for name, p in profiles.items()],
+            wallets=[{"wallet": w, "balance": credits_text(held[w])} for w in wallets],
+            page_url=self.page_url)
 
     @staticmethod
-    def _profile_row(name: str, profile: Profile, checked: bool) -> str:
-        return (f'<tr><td><input type="radio" name="profile" id="profile-{escape(name)}" '
-                f'value="{escape(name)}"{" checked" if checked else ""}></td>'
-                f'<td><label for="profile-{escape(name)}">{escape(name)}</label> '
-                f'<span class="text-muted">{escape(profile.description)}</span></td>'
-                f"<td>{profile.cpu:g}</td><td>{profile.memory_gb:g} GiB</td><td>{profile.gpu or '—'}</td>"
-                f'<td class="price">{profile.price_per_hour:g}</td></tr>')
+    def _profile_row(name: str, profile: Profile, checked: bool) -> dict[str, Any]:
+        return {"name": name, "description": profile.description, "cpu": f"{profile.cpu:g}",
+                "memory": f"{profile.memory_gb:g}", "gpu": profile.gpu or "—",
+                "price": f"{profile.price_per_hour:g}", "checked": checked}
 
     def options_from_form(self, form: dict[str, list[str]]) -> dict[str, Any]:
         return {key: form[key][0] for key in ("profile", "wallet") if form.get(key) and form[key][0]}
 
     def validate(self, spawner: Any, user_options: dict[str, Any]) -> dict[str, Any]:
         user, groups = spawner.user.name, {g.name for g in spawner.user.groups}
-        wallets, held = self._wallets(spawner)
+        wallets, held = self._wallets(user, sorted(groups))
         try:
             choice = choose(self.settings, user, groups, user_options, wallets)
         except ChoiceError as e:
@@ -108,14 +96,10 @@ class CreditsOptionSection:
                    f"{credits_text(balance)} credits, the profile costs {to_credits(price):g} per hour, "
                    f"and a start needs at least {credits_text(needed)} ({format_duration(minimum)}). "
                    f"{self.settings.how_to_get_more}")
-        html = (f'<div class="credits-refused"><p><strong>Not enough credits to start profile '
-                f"{escape(name)}.</strong></p><ul>"
-                f"<li>Wallet <code>{escape(wallet)}</code> holds <strong>{credits_text(balance)}</strong> "
-                f"credits.</li><li>Profile {escape(name)} costs <strong>{to_credits(price):g}</strong> "
-                f"credits per hour.</li><li>A start needs at least {credits_text(needed)} credits "
-                f"({format_duration(minimum)} of use).</li></ul>"
-                f"<p>How to get more: {escape(self.settings.how_to_get_more)} A smaller profile or another "
-                f'wallet may still fit. <a href="{escape(self.page_url)}">Your credits</a></p></div>')
+        html = templates.get_template("service/refused.html").render(
+            profile=name, wallet=wallet, balance=credits_text(balance), price=f"{to_credits(price):g}",
+            needed=credits_text(needed), runway=format_duration(minimum),
+            how_to_get_more=self.settings.how_to_get_more, page_url=self.page_url)
         raise CreditsRefused(message, html)
 
     def environment(self, spawner: Any, options: dict[str, Any]) -> dict[str, str]:
