@@ -14,6 +14,7 @@ from notebooks_service.services.credits.ledger import (
     Ledger,
     NewEntry,
     balances,
+    entries_after,
     history,
     post,
     to_micro,
@@ -156,3 +157,18 @@ def test_an_over_long_key_is_refused_on_postgresql_never_truncated(postgres: Pos
             assert balances(s, ["user:bob"]) == {"user:bob": 0}, "nothing of the batch was kept"
     finally:
         ledger.close()
+
+
+def test_export_pages_walk_every_entry_once_oldest_first_across_equal_times(ledger: Ledger) -> None:
+    """A cycle posts all its charges at one time: pages of the CSV export break ties by id."""
+    times = [T0] * 5 + [T0 + timedelta(seconds=1)] * 4 + [T0 + timedelta(microseconds=1_000_001)]
+    with ledger.session.begin() as s:
+        post(s, [charge("user:alice", 0.5, at) for at in times] + [charge("user:bob", 1, T0)])
+    seen: list[tuple[datetime, int]] = []
+    after = None
+    with ledger.session() as s:
+        while page := entries_after(s, ["user:alice"], after, 3):
+            assert len(page) <= 3
+            seen.extend((e.time, e.id) for e in page)
+            after = seen[-1]
+    assert seen == sorted(seen) and len(set(seen)) == len(times)
