@@ -10,6 +10,7 @@ import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 MAX_AMOUNT = 1e9
 """Credits in one entry; far above any grant, and well inside the ledger's 64-bit micro-credits."""
@@ -59,7 +60,7 @@ def parse_entry(raw: bytes) -> EntryBody:
         raise BodyError("; ".join(_describe(err) for err in e.errors(include_url=False))) from None
 
 
-def _describe(error: dict[str, object]) -> str:
-    where = ".".join(str(part) for part in error.get("loc", ()))  # type: ignore[union-attr]
-    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+def _describe(error: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
