@@ -6,6 +6,7 @@ second, researchers get 5 credits, posting happens every 2 s, the grace period i
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -35,8 +36,11 @@ INTERVAL = 2
 PER_SECOND = 72 / 3600
 
 
-def server_environment(user: str) -> dict[str, str]:
-    """The environment of `user`'s running jupyterhub-singleuser process."""
+def server_environment(stack: Stack, user: str) -> dict[str, str]:
+    """The environment of `user`'s running jupyterhub-singleuser process on this stack's hub: other
+    stacks on the machine (other tests, servers kept after a hub crash) run the same demo users."""
+    runtime = json.loads((stack.data_dir / "run" / "runtime.json").read_text())
+    hub_api = f"http://127.0.0.1:{runtime['hub_api_port']}/"
     for proc in Path("/proc").iterdir():
         try:
             if b"jupyterhub-singleuser" not in (proc / "cmdline").read_bytes():
@@ -45,9 +49,9 @@ def server_environment(user: str) -> dict[str, str]:
         except OSError:
             continue
         env = dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
-        if env.get("JUPYTERHUB_USER") == user:
+        if env.get("JUPYTERHUB_USER") == user and env.get("JUPYTERHUB_API_URL", "").startswith(hub_api):
             return env
-    raise AssertionError(f"no server process for {user}")
+    raise AssertionError(f"no server process for {user} on this stack")
 
 
 def test_admission_refused_with_balance_price_and_help_then_accepted(credits_stack: Stack) -> None:
@@ -69,7 +73,7 @@ def test_admission_refused_with_balance_price_and_help_then_accepted(credits_sta
     assert not_allowed.status_code >= 400  # dave is not in proj
 
     start_with(dave, {"profile": "small"})  # fits (an empty body would reuse the last options)
-    env = server_environment("dave")
+    env = server_environment(credits_stack, "dave")
     assert (env["MEM_LIMIT"], env["CPU_LIMIT"], env["NOTEBOOKS_PROFILE"]) == (str(1024**3), "1", "small")
     stop_server(dave.hub, "dave")
 
