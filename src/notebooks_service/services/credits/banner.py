@@ -73,8 +73,13 @@ class WarningBoard:
 
     def start(self) -> None:
         """Start refreshing, once, on the running loop (the hub has none while it reads its config)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="credits-warnings")
+        if self._task is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # rendered outside the hub's loop: show the snapshot as it is
+            return
+        self._task = loop.create_task(self.run(), name="credits-warnings")
 
     def text_for(self, user: str, groups: list[str]) -> str:
         """The warning for `user`'s wallets from the snapshot: no database work."""
