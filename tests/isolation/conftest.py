@@ -51,7 +51,8 @@ def start(stack: Stack, name: str, options: dict) -> Tenant:
 def shared_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The service as root (accounts mode): alice's and bob's servers run as their own accounts."""
     assert os.geteuid() == 0, "the isolation tests run the service as root, as on a shared machine"
-    stack = make_stack(tmp_path_factory.mktemp("isolation"), "machine", users=DEMO_USERS,
+    users = [*DEMO_USERS, {"username": "eve", "groups": ["researchers"]}]
+    stack = make_stack(tmp_path_factory.mktemp("isolation"), "machine", users=users,
                        sections={"isolation": {"default_memory_gb": 0.75}})
     stack.start()
     yield stack

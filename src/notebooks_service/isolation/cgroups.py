@@ -104,18 +104,11 @@ class ServerCgroup:
                 continue
         return found
 
-    def oom_kills(self) -> int:
-        """How many processes the kernel killed here for exceeding the memory limit."""
-        directory = self.directories[0]
+    @property
+    def memory_events_file(self) -> Path:
+        """The file counting memory-limit kills (`oom_kill`), which the server itself watches."""
         name = "memory.events" if self.version == 2 else "memory.oom_control"
-        try:
-            for line in (directory / name).read_text().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value)
-        except OSError:
-            pass
-        return 0
+        return self.directories[0] / name
 
     def kill_all(self) -> None:
         """SIGKILL every process left in the cgroup (a server that would not stop)."""
@@ -125,15 +118,29 @@ class ServerCgroup:
             except ProcessLookupError:
                 continue
 
-    def remove(self) -> None:
-        """Remove the (empty) cgroup; one that still holds processes stays, and that is logged."""
+    def remove(self) -> bool:
+        """Remove the cgroup; False while it still holds processes (exiting ones count too)."""
+        removed = True
         for directory in self.directories:
             try:
                 directory.rmdir()
             except FileNotFoundError:
                 continue
-            except OSError as exc:
-                log.warning("Cannot remove cgroup %s: %s", directory, exc.strerror)
+            except OSError:
+                removed = False
+        return removed
+
+
+def read_oom_kills(events_file: Path) -> int:
+    """How many processes the kernel killed in a cgroup for exceeding its memory limit (0 if unknown)."""
+    try:
+        for line in events_file.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def join(procs_files: list[str]) -> None:

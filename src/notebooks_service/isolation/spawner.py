@@ -27,7 +27,10 @@ from notebooks_service.isolation.cgroups import CgroupUnavailable, Limits, Serve
 from notebooks_service.isolation.sandbox import Sandbox, find_tools
 
 SANDBOX_PID_KEY = "sandbox_pid"
+MEMORY_EVENTS_ENV = "NOTEBOOKS_MEMORY_EVENTS"
+"""Tells the server which file counts its memory-limit kills (see singleuser.limits)."""
 INFO_TIMEOUT = 30.0
+CGROUP_REMOVAL_TRIES = 30
 GIB = 1024**3
 
 
@@ -126,6 +129,8 @@ class IsolationMixin(HasTraits):
         env.setdefault("MEM_LIMIT", str(limits.memory_bytes))
         env.setdefault("CPU_LIMIT", f"{limits.cpus:g}")
         procs_files = self._make_cgroup(limits)
+        if procs_files:
+            env[MEMORY_EVENTS_ENV] = str(self._cgroup().memory_events_file)
         server_argv = [*self.cmd, *self.get_args()]  # type: ignore[attr-defined]
         read_end, write_end = os.pipe()
         try:
@@ -190,7 +195,17 @@ class IsolationMixin(HasTraits):
     async def stop(self, now: bool = False) -> None:
         await super().stop(now=now)  # type: ignore[misc]
         if self.isolation:
-            self._cgroup().remove()
+            await self._remove_cgroup()
+
+    async def _remove_cgroup(self) -> None:
+        """The last processes may take a moment to leave; a cgroup left behind is reused next start."""
+        cgroup = self._cgroup()
+        for _ in range(CGROUP_REMOVAL_TRIES):
+            if cgroup.remove():
+                return
+            await asyncio.sleep(0.1)
+        self.log.warning("The cgroup of %s still holds processes; kept",  # type: ignore[attr-defined]
+                         self._log_name)  # type: ignore[attr-defined]
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()  # type: ignore[misc]

@@ -1,5 +1,5 @@
-"""The single-user server side of our JupyterLab extension: the endpoints behind the "Access token" panel
-and the credits status-bar item.
+"""The single-user server side of our JupyterLab extension: the endpoints behind the "Access token" panel,
+the credits status-bar item and the memory-limit notices.
 
 Enabled in every server through `jupyter_server_config.d/notebooks_service.json` (shipped in the wheel);
 the prebuilt JupyterLab extension is shipped in the wheel too.
@@ -35,8 +35,13 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
         TokenHandler,
     )
     from notebooks_service.singleuser.keeper import Keeper
+    from notebooks_service.singleuser.limits import LimitsHandler, watch_from_environment
     from notebooks_service.singleuser.release_client import ServerIdentity
 
+    watch = watch_from_environment()
+    IOLoop.current().add_callback(watch.run)
+    limits = url_path_join(server_app.web_app.settings["base_url"], "notebooks-limits")
+    server_app.web_app.add_handlers(".*$", [(limits, LimitsHandler, {"watch": watch})])
     identity = ServerIdentity.from_environment()
     if not identity.owner:
         server_app.log.info("notebooks_service.singleuser: not started by a hub, token panel disabled")
