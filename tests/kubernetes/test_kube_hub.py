@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_USERS
+from tests.kernel import run_in_kernel
 from tests.kubernetes.cluster_session import SYNC_DELAY, KubeCluster
 from tests.kubernetes.hub_access import NAMESPACE
-from tests.kernel import run_in_kernel
 from tests.stack import (
     Stack,
     browser_login,
