@@ -1,6 +1,6 @@
 /**
- * Adds the "Access token" panel to the right sidebar and a command to open it, and the credits
- * status-bar item and warnings.
+ * Adds the "Access token" panel to the right sidebar and a command to open it, the credits
+ * status-bar item and warnings, and notices of kernels killed for exceeding the memory limit.
  */
 import {
   ILayoutRestorer,
@@ -11,6 +11,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { CreditsStatus, getCreditsConfig } from './credits';
+import { getLimits, MemoryNotices } from './limits';
 import { AccessTokenPanel } from './panel';
 
 const COMMAND = 'notebooks-token:open';
@@ -55,4 +56,16 @@ const credits: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, credits];
+const memory: JupyterFrontEndPlugin<void> = {
+  id: '@notebooks-service/access-token:memory',
+  description: 'Says why a kernel died when it exceeded the memory limit of the server.',
+  autoStart: true,
+  activate: async () => {
+    const limits = await getLimits().catch(() => null);
+    if (limits?.enforced) {
+      new MemoryNotices(limits).start();
+    }
+  }
+};
+
+export default [plugin, credits, memory];
