@@ -14,6 +14,10 @@ if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
     "$root/.venv/bin/python" -m pip install --quiet -e "$root${extras:+[$extras]}"
     touch "$stamp"
 fi
+if [ "$(id -u)" = 0 ] && [ -z "${NOTEBOOKS_APT_BY_CALLER:-}" ] && ! command -v bwrap >/dev/null; then
+    # run as root the service sandboxes every user's server (docs/isolation.md)
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+fi
 bash "$root/labextension/build.sh"
 bash "$root/environment/build.sh"  # the user servers' own environment, .venv-user/
 if [ ! -x "$root/.node/node_modules/.bin/configurable-http-proxy" ]; then
