@@ -163,28 +163,48 @@ class IsolationMixin(HasTraits):
         return cgroup.procs_files()
 
     def _inner_pid(self) -> int | None:
-        """The sandbox's PID 1 if it is still bwrap's child (a reused pid is never signalled)."""
-        if not self.sandbox_pid:
+        """The sandbox's PID 1: the recorded one if it is still bwrap's child (a reused pid is never
+        signalled), else bwrap's child as /proc tells it."""
+        outer = self.pid  # type: ignore[has-type]
+        if not outer:
             return None
+        if self.sandbox_pid and _parent(self.sandbox_pid) == outer:
+            return self.sandbox_pid
         try:
-            status = Path(f"/proc/{self.sandbox_pid}/status").read_text()
+            children = Path(f"/proc/{outer}/task/{outer}/children").read_text().split()
         except OSError:
             return None
-        parent = next((line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "")
-        return self.sandbox_pid if parent == str(self.pid) else None  # type: ignore[has-type]
+        return int(children[0]) if children else None
 
     async def _signal(self, sig: int) -> bool:
-        """Polite signals go to the sandbox's PID 1; SIGKILL to it (the kernel then ends its whole PID
-        namespace), to bwrap, and to whatever is left in the cgroup."""
-        inner = self._inner_pid() if self.isolation and sig != 0 else None
+        """Polite signals go to the sandbox's PID 1, never to bwrap: bwrap would die of them and leave
+        the sandbox running without it. SIGKILL goes to both, and to whatever is left in the cgroup."""
+        if sig == 0 and _is_zombie(self.pid):  # type: ignore[has-type]
+            return False  # ended; its parent (not always the hub, after a restart) has not reaped it
+        if not self.isolation or sig == 0:
+            return await super()._signal(sig)  # type: ignore[misc]
+        inner = self._inner_pid()
+        if sig != signal.SIGKILL:
+            if inner is not None:
+                os.kill(inner, sig)
+                return True
+            return await super()._signal(0)  # type: ignore[misc]
         if inner is not None:
             os.kill(inner, sig)
-            if sig != signal.SIGKILL:
-                return True
         alive = await super()._signal(sig)  # type: ignore[misc]
-        if self.isolation and sig == signal.SIGKILL:
-            self._cgroup().kill_all()
+        self._cgroup().kill_all()
         return alive
+
+    async def poll(self) -> int | None:
+        """A server whose bwrap has ended must leave nothing behind in its cgroup."""
+        status = await super().poll()  # type: ignore[misc]
+        if self.isolation and status is not None:
+            cgroup = self._cgroup()
+            if cgroup.pids():
+                self.log.warning("Killing what %s left running after it ended",  # type: ignore[attr-defined]
+                                 self._log_name)  # type: ignore[attr-defined]
+                cgroup.kill_all()
+        return status
 
     def _cgroup(self) -> ServerCgroup:
         try:
@@ -220,6 +240,21 @@ class IsolationMixin(HasTraits):
     def clear_state(self) -> None:
         super().clear_state()  # type: ignore[misc]
         self.sandbox_pid = 0
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:")), None)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _read_child_pid(fd: int) -> int:
