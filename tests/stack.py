@@ -130,6 +130,17 @@ class Stack:
     def home(self, username: str) -> Path:
         return self.data_dir / "homes" / username
 
+    def put_in_home(self, username: str, relative: str, write: Any) -> Path:
+        """Create a file in a user's home as that user would (owned by the home's owner: their account
+        when servers are sandboxed), by calling `write(path)`."""
+        home = self.home(username)
+        path = home / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(path)
+        owner = home.stat()
+        os.chown(path, owner.st_uid, owner.st_gid)
+        return path
+
 
 def make_stack(base: Path, name: str, sections: dict[str, dict[str, Any]] | None = None,
                users: list[dict[str, Any]] | None = None) -> Stack:

@@ -61,7 +61,7 @@ def test_lab_shows_collaboration_resource_usage_and_elyra(alice_lab: AliceLab, a
     page = alice_lab.page
     launcher = page.locator(".jp-LauncherCard").all_inner_texts()
     assert {"Generic Pipeline Editor", "Python Editor", "R Editor"} <= {" ".join(t.split()) for t in launcher}
-    expect(page.locator("#jp-main-statusbar")).to_contain_text(re.compile(r"Mem:\s+[0-9.]+\s*[MG]B"),
+    expect(page.locator("#jp-main-statusbar")).to_contain_text(re.compile(r"Mem:\s+[0-9.]+\s*(/\s*[0-9.]+\s*)?[MG]B"),
                                                                timeout=30_000)
     page.locator(".jp-SideBar [data-id='jp-collaboration-panel']").click()
     page.screenshot(path=artifacts / "environment-lab-addons.png")

@@ -21,8 +21,8 @@ from tests.stack import Stack, browser_login, hub_api, hub_token, start_server, 
 
 
 def write_notebook(stack: Stack, name: str, source: str) -> None:
-    path = stack.home("alice") / name
-    nbformat.write(new_notebook(cells=[new_code_cell(source)]), path)
+    stack.put_in_home("alice", name, lambda path: nbformat.write(new_notebook(cells=[new_code_cell(source)]),
+                                                                 path))
 
 
 async def test_owner_and_share_code_collaborator_co_edit_until_revoked(stack: Stack, lab: Lab) -> None:
@@ -69,8 +69,8 @@ async def test_server_stops_promptly_by_its_own_shutdown_after_collaboration(sta
     token = hub_token(browser, stack, "bob")
     api = hub_api(stack, token)
     start_server(api, "bob")
-    notebook = stack.home("bob") / "draft.ipynb"
-    nbformat.write(new_notebook(cells=[new_code_cell("a = 1")]), notebook)
+    notebook = stack.put_in_home(
+        "bob", "draft.ipynb", lambda path: nbformat.write(new_notebook(cells=[new_code_cell("a = 1")]), path))
     server_url = f"{stack.hub_url}/user/bob/"
     async with collaborate(server_url, token, "draft.ipynb") as first, \
             collaborate(server_url, token, "draft.ipynb") as second:
