@@ -239,7 +239,9 @@ class NotebooksAuthenticator(GenericOAuthenticator):
             raise idp_page(403, f"The identity provider did not say who you are ({exc}).") from None
 
     async def _verified_claims(self, token_info: dict[str, Any]) -> dict[str, Any]:
-        """Verify the ID token and a JWT access token; return the ID token's claims."""
+        """Verify the ID token and a JWT access token; return the ID token's claims. The signing keys
+        come from discovery, which every caller (login, refresh, a direct call) may not have awaited."""
+        await self.discovered()
         claims: dict[str, Any] = {}
         try:
             id_token = token_info.get("id_token")
