@@ -7,7 +7,9 @@ ratios. Each mode runs on its own stack, one after the other, so both get the wh
 
 With `--repeat 2` each mode's class starts twice on the same stack: the first start makes the homes
 (and in accounts mode the system accounts), the second is a class's next session. A server the hub
-gives up on (`Spawner.start_timeout`, 120 s) is reported as failed, not hidden.
+gives up on (`Spawner.http_timeout`, 60 s; `start_timeout`, 120 s) is reported as failed, not hidden.
+`--at-most 2` starts only two servers at a time, the others queued in this client from the same
+moment, to show what a start queue in the service would give.
 
     .venv/bin/python benchmarks/class_start.py --users 30 --repeat 2
 """
@@ -80,8 +82,11 @@ def available_mib() -> int:
 
 
 async def class_start(stack: Stack, tokens: dict[str, str], mode: str, repeat: int,
-                      timeout: float) -> ClassStart:
-    """Everyone POSTs at once; wait for every JupyterLab (or its failure); sample memory and load."""
+                      timeout: float, at_most: int = 0) -> ClassStart:
+    """Everyone POSTs at once; wait for every JupyterLab (or its failure); sample memory and load.
+    With `at_most`, only that many servers start at a time (the others wait their turn in this
+    client, as a start queue in the service would make them): per-user times then count from the
+    moment the whole class asked, queueing included."""
     log_offset = len(stack.log())
     samples: list[tuple[int, float]] = []
     done = asyncio.Event()
@@ -94,10 +99,17 @@ async def class_start(stack: Stack, tokens: dict[str, str], mode: str, repeat: i
     limits = httpx.Limits(max_connections=len(tokens) * 2, max_keepalive_connections=len(tokens) * 2)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         sampler = asyncio.create_task(sample())
+        turns = asyncio.Semaphore(at_most or len(tokens))
         began = time.monotonic()
-        results = await asyncio.gather(
-            *(spawn_and_wait(client, stack, name, token, "lab", POLL_INTERVAL, timeout)
-              for name, token in tokens.items()), return_exceptions=True)
+
+        async def one(name: str, token: str) -> float:
+            async with turns:
+                queued = time.monotonic() - began
+                return queued + await spawn_and_wait(client, stack, name, token, "lab",
+                                                     POLL_INTERVAL, timeout)
+
+        results = await asyncio.gather(*(one(name, token) for name, token in tokens.items()),
+                                       return_exceptions=True)
         total = time.monotonic() - began
         done.set()
         await sampler
@@ -123,7 +135,8 @@ def run_mode(base: Path, mode: str, users: list[str], args: argparse.Namespace) 
     try:
         tokens = login_all(stack, users)
         for repeat in range(1, args.repeat + 1):
-            result = asyncio.run(class_start(stack, tokens, mode, repeat, args.timeout))
+            result = asyncio.run(class_start(stack, tokens, mode, repeat, args.timeout,
+                                             args.at_most))
             print(result.line(), flush=True)
             for name, reason in result.failures.items():
                 print(f"  failed: {name}: {reason}", flush=True)
@@ -152,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-gb", type=float, default=1.0,
                         help="isolation.default_memory_gb: a per-server cap, not a reservation")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds one user waits at most")
+    parser.add_argument("--at-most", type=int, default=0,
+                        help="start only this many servers at a time (a client-side start queue, to "
+                        "show what one in the service would give); 0 = everyone at once")
     parser.add_argument("--modes", nargs="+", default=["accounts", "trial"],
                         choices=["accounts", "trial"])
     args = parser.parse_args(argv)
