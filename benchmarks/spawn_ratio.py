@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="counted rounds of each kind")
     parser.add_argument("--no-trial", action="store_true", help="skip the trial-mode stack")
     parser.add_argument("--memory-gb", type=float, default=2.0, help="isolation.default_memory_gb")
+    parser.add_argument("--cpus", type=float, default=1.0, help="isolation.default_cpu")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         parser.error("accounts mode needs root: run as root, as the service runs on a shared machine")
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     tokens: dict[str, str] = {}
     try:
         for mode in ("accounts", *(() if args.no_trial else ("trial",))):
-            stacks[mode] = start_stack(base, mode, args.memory_gb)
+            stacks[mode] = start_stack(base, mode, args.memory_gb, cpus=args.cpus)
             tokens[mode] = login(stacks[mode], USER)
         offsets = {mode: len(stack.log()) for mode, stack in stacks.items()}
         bare_home = base / "bare-home"

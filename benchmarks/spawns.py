@@ -40,16 +40,16 @@ _STAMP = re.compile(r"^\[\w (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) ")
 _SERVER_URL = re.compile(r"ServerApp\] http://[^/]+/user/([^/]+)/")
 
 
-def isolation_section(mode: str, memory_gb: float) -> dict[str, Any]:
+def isolation_section(mode: str, memory_gb: float, cpus: float = 1.0) -> dict[str, Any]:
     return {"mode": mode, "account_prefix": ACCOUNT_PREFIX, "uid_min": UID_MIN, "uid_max": UID_MAX,
-            "default_memory_gb": memory_gb}
+            "default_memory_gb": memory_gb, "default_cpu": cpus}
 
 
 def start_stack(base: Path, mode: str, memory_gb: float,
-                users: list[dict[str, Any]] | None = None) -> Stack:
+                users: list[dict[str, Any]] | None = None, cpus: float = 1.0) -> Stack:
     """A running `notebooks up` with `isolation.mode = mode` (the caller stops it)."""
     stack = make_stack(base, f"stack-{mode}", users=users,
-                       sections={"isolation": isolation_section(mode, memory_gb),
+                       sections={"isolation": isolation_section(mode, memory_gb, cpus),
                                  "service": {"auth_refresh_age": 300},
                                  "dev_idp": {"access_token_lifetime": 3600}})
     stack.start()
