@@ -67,7 +67,7 @@ def configure_hub(c: Any, runtime: Runtime) -> None:
     c.LocalHomeSpawner.homes_root = str(layout.homes)
     configure_user_environment(c, runtime)
     configure_isolation(c, runtime)
-    c.Spawner.start_timeout = 120
+    c.Spawner.start_timeout = 300  # includes waiting for a start slot (a class starting at once)
     c.Spawner.http_timeout = 60
 
     # Users may list themselves: `GET /users` answers with their own entry, as the seeds' example expects.

@@ -35,11 +35,13 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
         TokenHandler,
     )
     from notebooks_service.singleuser.keeper import Keeper
-    from notebooks_service.singleuser.limits import LimitsHandler, watch_from_environment
+    from notebooks_service.singleuser.limits import LimitsHandler, mark_new_kernels, watch_from_environment
     from notebooks_service.singleuser.release_client import ServerIdentity
 
     watch = watch_from_environment()
     IOLoop.current().add_callback(watch.run)
+    if watch.events_file is not None:
+        mark_new_kernels(server_app.event_logger)
     limits = url_path_join(server_app.web_app.settings["base_url"], "notebooks-limits")
     server_app.web_app.add_handlers(".*$", [(limits, LimitsHandler, {"watch": watch})])
     identity = ServerIdentity.from_environment()

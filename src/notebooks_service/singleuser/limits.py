@@ -9,10 +9,12 @@ spawner when limits are enforced), which the server watches so its log says so t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
@@ -37,6 +39,7 @@ class MemoryWatch:
     def check(self) -> None:
         if self.events_file is None:
             return
+        mark_children_first_to_kill()
         kills = read_oom_kills(self.events_file) - self.baseline
         if kills > self.kills:
             self.last_kill = time.time()
@@ -48,6 +51,42 @@ class MemoryWatch:
         while True:
             self.check()
             await asyncio.sleep(WATCH_INTERVAL)
+
+
+CHILD_OOM_SCORE_ADJ = "500"
+
+
+def mark_children_first_to_kill() -> None:
+    """At the memory limit the kernel's OOM killer must pick a kernel, not the server (which may be the
+    larger process while a kernel is filling up): the server's children (kernels, terminals) get a
+    higher OOM score. Raising it needs no privilege; each new kernel is marked within WATCH_INTERVAL."""
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            with contextlib.suppress(OSError):
+                adj = Path(f"/proc/{child}/oom_score_adj")
+                if adj.read_text().strip() != CHILD_OOM_SCORE_ADJ:
+                    adj.write_text(CHILD_OOM_SCORE_ADJ)
+
+
+KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+
+
+def mark_new_kernels(event_logger: Any) -> None:
+    """Mark a kernel as soon as the server reports it started, not only at the next watch."""
+
+    async def on_kernel_action(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """Called by jupyter_events with these keywords; it must never raise: an error in a listener
+        would fail the kernel's start."""
+        try:
+            mark_children_first_to_kill()
+        except Exception:
+            log.exception("Marking kernels for the memory limit failed")
+
+    event_logger.add_listener(schema_id=KERNEL_ACTIONS, listener=on_kernel_action)
 
 
 def memory_text(limit: str) -> str:
