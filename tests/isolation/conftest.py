@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pwd
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -34,6 +36,20 @@ class Tenant:
 
     def server(self) -> dict:
         return self.api.get(f"/users/{self.name}").json()["servers"].get("") or {}
+
+
+def account_processes(account: str) -> list[int]:
+    """Host pids of the live (not zombie) processes running as `account`: a user's server, kernels."""
+    uid = pwd.getpwnam(account).pw_uid
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (entry.name.isdigit() and entry.stat().st_uid == uid
+                    and (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def start(stack: Stack, name: str, options: dict) -> Tenant:

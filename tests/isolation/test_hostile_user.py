@@ -8,13 +8,12 @@ setuid binary or capability brings root back.
 from __future__ import annotations
 
 import json
-import pwd
 from pathlib import Path
 
 import httpx
 
 from tests.isolation.attacks import attack_code
-from tests.isolation.conftest import Tenant
+from tests.isolation.conftest import Tenant, account_processes
 from tests.stack import Stack
 
 
@@ -28,20 +27,6 @@ def service_files(stack: Stack, except_home: Path) -> tuple[list[str], list[str]
     return files, directories
 
 
-def account_pids(account: str) -> list[int]:
-    """The host pids of every process running as `account` (a user's server and its kernels)."""
-    uid = pwd.getpwnam(account).pw_uid
-    return [int(entry.name) for entry in Path("/proc").iterdir()
-            if entry.name.isdigit() and _owner(entry) == uid]
-
-
-def _owner(entry: Path) -> int | None:
-    try:
-        return entry.stat().st_uid
-    except OSError:
-        return None
-
-
 def test_alice_reaches_nothing_of_bob_nor_of_the_service(shared_machine: Stack, alice: Tenant,
                                                         bob: Tenant) -> None:
     bob_home = shared_machine.home("bob")
@@ -53,7 +38,7 @@ def test_alice_reaches_nothing_of_bob_nor_of_the_service(shared_machine: Stack, 
     assert any("/idp/" in f for f in files), "the IdP's state and signing key should be attacked"
     bob_url = f"{server_target(shared_machine, 'bob')}/user/bob/"
     targets = {
-        "files": files, "directories": directories, "pids": account_pids("nb-bob"),
+        "files": files, "directories": directories, "pids": account_processes("nb-bob"),
         "urls": [f"{bob_url}api/contents", f"{bob_url}api/kernels", f"{bob_url}lab"],
         "headers": {},
     }

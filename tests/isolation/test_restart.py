@@ -4,28 +4,12 @@ no sandbox orphaned by a signal meant for the server, no zombie mistaken for a r
 from __future__ import annotations
 
 import os
-import pwd
 import signal
-from pathlib import Path
 
 import httpx
 
-from tests.isolation.conftest import start
+from tests.isolation.conftest import account_processes, start
 from tests.stack import Stack, stop_server, wait_until
-
-
-def live_processes_of(account: str) -> list[int]:
-    uid = pwd.getpwnam(account).pw_uid
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and entry.stat().st_uid == uid:
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-                if state != "Z":
-                    found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_servers_outlive_a_hub_crash_and_stop_completely_after(shared_machine: Stack) -> None:
@@ -40,7 +24,7 @@ def test_servers_outlive_a_hub_crash_and_stop_completely_after(shared_machine: S
     wait_until(lambda: admin.api.get("/").status_code == 200, 120, what="the hub API")
     assert admin.server().get("ready"), "the restarted hub lost the running server"
     assert httpx.get(status, headers=headers).json()["started"] == started, "the same server answers"
-    assert live_processes_of("nb-admin")
+    assert account_processes("nb-admin")
     stop_server(admin.api, "admin")
-    wait_until(lambda: not live_processes_of("nb-admin"), 30,
+    wait_until(lambda: not account_processes("nb-admin"), 30,
                what="every process of the stopped server to end")

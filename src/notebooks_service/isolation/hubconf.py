@@ -11,9 +11,8 @@ import notebooks_service
 from notebooks_service.config.schema import IsolationSection
 from notebooks_service.environment.spawn import hub_environment, resolve_user_environment
 from notebooks_service.isolation.sandbox import SandboxToolMissing, find_tools
+from notebooks_service.isolation.spawner import GIB
 from notebooks_service.launcher.runtime import Runtime
-
-GIB = 1024**3
 
 
 class IsolationUnavailable(RuntimeError):

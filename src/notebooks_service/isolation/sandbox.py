@@ -68,8 +68,8 @@ class Sandbox:
         argv += self._hide_and_expose()
         argv += ["--bind", str(self.home), self.account.sandbox_home]
         if self.token_dir is not None:
+            argv += _traversable_parents(run_dir() / TOKEN_MOUNTS[0], run_dir())  # shared parent
             for mount in TOKEN_MOUNTS:
-                argv += _traversable_parents(run_dir() / mount, run_dir())
                 argv += ["--bind", str(self.token_dir), str(run_dir() / mount)]
         argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                  "--hostname", "notebook", "--new-session", "--as-pid-1",

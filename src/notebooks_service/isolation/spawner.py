@@ -25,10 +25,13 @@ import httpx
 from jupyterhub.utils import random_port
 from traitlets import Bool, Float, HasTraits, Integer, List, Unicode
 
+from notebooks_service.config.schema import IsolationSection
 from notebooks_service.isolation.accounts import Account, AccountError, AccountManager, account_name
 from notebooks_service.isolation.cgroups import CgroupUnavailable, Limits, ServerCgroup, join
 from notebooks_service.isolation.sandbox import Sandbox, find_tools
 
+_DEFAULTS = IsolationSection()
+"""The operator config model holds the defaults; the traits only repeat them for direct use."""
 SANDBOX_PID_KEY = "sandbox_pid"
 MEMORY_EVENTS_ENV = "NOTEBOOKS_MEMORY_EVENTS"
 """Tells the server which file counts its memory-limit kills (see singleuser.limits)."""
@@ -45,12 +48,15 @@ class IsolationMixin(HasTraits):
     isolation = Bool(False, config=True,
                      help="Run every server as its owner's own system account, in a bubblewrap sandbox "
                      "with cgroup limits. Needs the hub to run as root.")
-    account_prefix = Unicode("nb-", config=True, help="Prefix of the system account names.")
-    uid_min = Integer(70000, config=True, help="Lowest uid (and gid) of the accounts made for users.")
-    uid_max = Integer(79999, config=True, help="Highest uid (and gid) of the accounts made for users.")
-    default_cpus = Float(1.0, config=True,
+    account_prefix = Unicode(_DEFAULTS.account_prefix, config=True,
+                             help="Prefix of the system account names.")
+    uid_min = Integer(_DEFAULTS.uid_min, config=True,
+                      help="Lowest uid (and gid) of the accounts made for users.")
+    uid_max = Integer(_DEFAULTS.uid_max, config=True,
+                      help="Highest uid (and gid) of the accounts made for users.")
+    default_cpus = Float(_DEFAULTS.default_cpu, config=True,
                          help="CPU limit of a server whose spawn options set none (`CPU_LIMIT`).")
-    default_memory_bytes = Integer(2 * GIB, config=True,
+    default_memory_bytes = Integer(int(_DEFAULTS.default_memory_gb * GIB), config=True,
                                    help="Memory limit of a server whose spawn options set none "
                                    "(`MEM_LIMIT`).")
     dumb_init = Unicode(config=True, help="The dumb-init binary, PID 1 of every sandbox.")
