@@ -9,8 +9,20 @@ if [ ! -x "$root/.venv/bin/python" ]; then
     "$python" -m venv "$root/.venv"
     "$root/.venv/bin/python" -m pip install --quiet --upgrade pip
 fi
+# The lab extension is built by the package's own build (the jupyter-builder hook in pyproject.toml), here
+# by the editable install. When its sources changed since the last build, drop the build: the install
+# then rebuilds it (and copies it into the venv). Users of the wheel never need npm.
+lab="$root/labextension"
+lab_build="$root/src/notebooks_service/labextension/static"
+if [ -f "$lab_build/package.json" ] && [ -n "$(find "$lab/src" "$lab/style" "$lab/package.json" \
+        "$lab/package-lock.json" "$lab/tsconfig.json" -newer "$lab_build/package.json" -print -quit)" ]; then
+    rm -rf "$lab_build"
+fi
+if [ ! -f "$lab_build/package.json" ] && ! command -v npm >/dev/null; then
+    echo "npm is required to build the lab extension (apt-get install nodejs npm)" >&2; exit 1
+fi
 stamp="$root/.venv/.installed${extras:+-$extras}"
-if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ] || [ ! -f "$lab_build/package.json" ]; then
     "$root/.venv/bin/python" -m pip install --quiet -e "$root${extras:+[$extras]}"
     touch "$stamp"
 fi
@@ -18,7 +30,6 @@ if [ "$(id -u)" = 0 ] && [ -z "${NOTEBOOKS_APT_BY_CALLER:-}" ] && ! command -v b
     # run as root the service sandboxes every user's server (docs/isolation.md)
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
 fi
-bash "$root/labextension/build.sh"
 bash "$root/environment/build.sh"  # the user servers' own environment, .venv-user/
 if [ ! -x "$root/.node/node_modules/.bin/configurable-http-proxy" ]; then
     command -v npm >/dev/null || { echo "npm is required (apt-get install nodejs npm)" >&2; exit 1; }
