@@ -32,9 +32,10 @@ from notebooks_service.services.credits.handlers import (
     ServiceState,
     StatusHandler,
 )
-from notebooks_service.services.credits.hub import HubClient
+from notebooks_service.services.credits.hub import CycleHub
 from notebooks_service.services.credits.ledger import Ledger
 from notebooks_service.services.credits.metrics import CreditsMetrics
+from notebooks_service.services.hub_api import HubApi
 from notebooks_service.services.lifeline import die_with_parent
 
 log = logging.getLogger("notebooks_service.services.credits")
@@ -58,6 +59,7 @@ def make_app(state: ServiceState) -> web.Application:
 async def run_cycles(state: ServiceState, stop: asyncio.Event) -> None:
     """One cycle at the start of every posting interval until `stop` is set; failures are logged."""
     interval = state.settings.posting_interval
+    hub = CycleHub(state.hub)
     while not stop.is_set():
         delay = interval - time.time() % interval
         try:
@@ -67,7 +69,7 @@ async def run_cycles(state: ServiceState, stop: asyncio.Event) -> None:
             pass
         started = time.perf_counter()
         try:
-            report = await accounting_cycle(state.hub, state.ledger, state.settings, datetime.now(UTC))
+            report = await accounting_cycle(hub, state.ledger, state.settings, datetime.now(UTC))
         except Exception:
             state.metrics.cycle_failures.inc()
             log.exception("accounting cycle failed; the next one charges what this one did not")
@@ -82,7 +84,7 @@ async def serve() -> None:
     runtime = Runtime.from_environment()
     settings = runtime.config.credits
     ledger = Ledger.open(settings.ledger_url(runtime.data_dir))
-    hub = HubClient(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+    hub = HubApi(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/credits/")
     state = ServiceState(ledger=ledger, settings=settings, hub=hub, metrics=CreditsMetrics(),
                          prefix=prefix, hub_home=f"{os.environ.get('JUPYTERHUB_BASE_URL', '/')}hub/home",

@@ -24,12 +24,12 @@ from tornado.iostream import StreamClosedError
 from notebooks_service.services.credits import queries
 from notebooks_service.services.credits.bodies import BodyError, parse_entry
 from notebooks_service.services.credits.config import CreditsSection
-from notebooks_service.services.credits.hub import HubClient
 from notebooks_service.services.credits.ledger import Ledger, NewEntry, to_credits, to_micro
 from notebooks_service.services.credits.metrics import CreditsMetrics
 from notebooks_service.services.credits.models import Entry
 from notebooks_service.services.credits.page import render_page
 from notebooks_service.services.credits.status import WalletStatus, warning_text
+from notebooks_service.services.hub_api import HubApi
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class ServiceState:
 
     ledger: Ledger
     settings: CreditsSection
-    hub: HubClient
+    hub: HubApi
     metrics: CreditsMetrics
     prefix: str
     hub_home: str

@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable
-from notebooks_service.services.jwt.hub import HubUnavailable
+from notebooks_service.services.hub_api import HubUnavailable
 from notebooks_service.services.jwt.identity import BearerAuth, NotAdmitted
 from notebooks_service.services.jwt.upstream import (
     FORWARDED_RESPONSE_HEADERS,

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
-
-import aiohttp
 
 from notebooks_service.auth.admission import Admission
 from notebooks_service.oidc.verify import InvalidToken, ProviderUnavailable
+from notebooks_service.services.hub_api import HubApi, HubUnavailable, quote_name
 from notebooks_service.services.jwt.cache import TtlCache
 from notebooks_service.services.jwt.identity import Identity, NotAdmitted
 
@@ -30,25 +27,6 @@ BEARER_LOGIN_PATH = "notebooks/bearer-login"
 """Relative to the hub API URL: see notebooks_service.auth.bearer_login."""
 TOKEN_NOTE_PREFIX = "notebooks jwt service"
 """Start of the `note` of every hub token minted here, visible in the user's token page."""
-
-
-class HubUnavailable(Exception):
-    """The hub could not be reached or failed while we provisioned a user (502)."""
-
-
-@dataclass(frozen=True)
-class HubReply:
-    """A hub answer to one of the service's own calls, body read and decoded."""
-
-    status: int
-    data: Any
-    """The decoded JSON body, or None."""
-    reason: str
-
-    def message(self) -> str:
-        if isinstance(self.data, dict) and self.data.get("message"):
-            return str(self.data["message"])
-        return self.reason
 
 
 @dataclass(frozen=True)
@@ -80,37 +58,21 @@ class HubToken:
         return now < self.expires_at - min(30.0, self.lifetime / 10)
 
 
-def q(name: str) -> str:
-    return quote(name, safe="")
-
-
 class HubLogin:
     """The service's own hub calls: bearer-login (which provisions the user as a browser login
-    would and issues their token) and revoking issued tokens with themselves."""
+    would and issues their token), checking that the hub still accepts an issued token, and
+    revoking issued tokens with themselves."""
 
-    def __init__(self, http: aiohttp.ClientSession, api_url: str, service_token: str) -> None:
-        self._http = http
-        self._api_url = api_url.rstrip("/")
-        self._service_token = service_token
-
-    async def call(self, method: str, path: str, token: str, body: Any = None) -> HubReply:
-        try:
-            async with self._http.request(method, f"{self._api_url}/{path}", json=body,
-                                          headers={"Authorization": f"token {token}"}
-                                          ) as response:
-                raw = await response.read()
-                return HubReply(response.status, _json_or_none(raw), response.reason or "")
-        except (TimeoutError, aiohttp.ClientError) as e:
-            log.warning("hub %s %s failed: %s", method, path, type(e).__name__)
-            raise HubUnavailable("hub unreachable") from None
+    def __init__(self, api: HubApi) -> None:
+        self.api = api
 
     async def login(self, identity: Identity, expires_in: int) -> dict[str, Any]:
         """The hub's answer to bearer-login: `name`, `token`, `id` and `expires_in` (capped by
         the hub at the OIDC token's expiry)."""
         note = f"{TOKEN_NOTE_PREFIX}: OIDC bearer token of {identity.issuer}"
-        reply = await self.call("POST", BEARER_LOGIN_PATH, self._service_token,
-                                {"token": identity.bearer, "expires_in": expires_in,
-                                 "note": note})
+        reply = await self.api.call("POST", BEARER_LOGIN_PATH,
+                                    body={"token": identity.bearer, "expires_in": expires_in,
+                                          "note": note})
         if reply.status == 201:
             return reply.data
         message = reply.message()
@@ -124,17 +86,15 @@ class HubLogin:
                   reply.status, message)
         raise HubUnavailable(f"hub refused to log {identity.username!r} in: {message}")
 
+    async def accepts(self, token: HubToken) -> bool:
+        """Whether the hub still takes `token` (its user may have deleted it)."""
+        return (await self.api.call("GET", "user", token=token.token)).status == 200
+
     async def revoke(self, token: HubToken) -> None:
         with contextlib.suppress(HubUnavailable):
-            await self.call("DELETE", f"users/{q(token.hub_name)}/tokens/{q(token.token_id)}",
-                            token.token)
-
-
-def _json_or_none(raw: bytes) -> Any:
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return None
+            await self.api.call(
+                "DELETE", f"users/{quote_name(token.hub_name)}/tokens/{quote_name(token.token_id)}",
+                token=token.token)
 
 
 class UserTokens:

@@ -12,6 +12,7 @@ from aiohttp import web
 from notebooks_service.oidc.discovery import ProviderMetadata, discover_async
 from notebooks_service.oidc.introspect import Introspector
 from notebooks_service.oidc.verify import JwtVerifier
+from notebooks_service.services.hub_api import HubApi
 from notebooks_service.services.jwt.app import make_server
 from notebooks_service.services.jwt.hub import HubLogin, UserTokens
 from notebooks_service.services.jwt.identity import BearerAuth
@@ -31,6 +32,9 @@ class JwtService:
     upstream: Upstream
     server: web.Server
     hub_http: aiohttp.ClientSession
+    """The relay's connections to the hub."""
+    hub_api: HubApi
+    """The service's own calls to the hub (bearer-login, token checks and revocations)."""
     idp_http: httpx.AsyncClient
     runner: web.ServerRunner | None = None
 
@@ -56,11 +60,11 @@ class JwtService:
                           introspection_cache_seconds=knobs.introspection_cache_seconds,
                           cache_size=knobs.identity_cache_size)
         hub_http = hub_session()
-        tokens = UserTokens(HubLogin(hub_http, settings.api_url, settings.api_token),
-                            max_lifetime=knobs.hub_token_max_lifetime)
+        hub_api = HubApi(settings.api_url, settings.api_token)
+        tokens = UserTokens(HubLogin(hub_api), max_lifetime=knobs.hub_token_max_lifetime)
         upstream = Upstream(hub_http, settings.api_url, tokens, timeout=knobs.hub_timeout)
         server = make_server(settings.prefix, auth, upstream, access_log=access_log)
-        return cls(settings, metadata, auth, upstream, server, hub_http, idp_http)
+        return cls(settings, metadata, auth, upstream, server, hub_http, hub_api, idp_http)
 
     async def listen(self, host: str | None = None, port: int | None = None) -> int:
         """Start serving; returns the bound port (useful with port 0)."""
@@ -77,4 +81,5 @@ class JwtService:
             await self.runner.cleanup()
         await self.upstream.tokens.revoke_all()
         await self.hub_http.close()
+        await self.hub_api.aclose()
         await self.idp_http.aclose()

@@ -13,7 +13,8 @@ from urllib.parse import unquote
 import aiohttp
 from yarl import URL
 
-from notebooks_service.services.jwt.hub import HubToken, HubUnavailable, UserTokens
+from notebooks_service.services.hub_api import HubUnavailable
+from notebooks_service.services.jwt.hub import HubToken, UserTokens
 from notebooks_service.services.jwt.identity import Identity
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class Upstream:
         path = hub_path(path)
         token, minted = await self.tokens.token_for(identity)
         response = await self._send(token, method, path, query, headers, body)
-        if response.status in (401, 403) and not minted and not await self._works(token):
+        if response.status in (401, 403) and not minted and not await self.tokens.hub.accepts(token):
             response.release()
             log.info("hub no longer accepts token %s of %s; issuing another",
                      token.token_id, token.username)
@@ -105,12 +106,4 @@ class Upstream:
             )
         except (TimeoutError, aiohttp.ClientError) as e:
             log.warning("hub %s /%s failed: %s", method, path, type(e).__name__)
-            raise HubUnavailable("hub unreachable") from None
-
-    async def _works(self, token: HubToken) -> bool:
-        try:
-            async with self._http.get(f"{self._api_url}/user",
-                                      headers={"authorization": f"token {token.token}"}) as probe:
-                return probe.status == 200
-        except (TimeoutError, aiohttp.ClientError):
             raise HubUnavailable("hub unreachable") from None

@@ -12,9 +12,9 @@ from urllib.parse import urlparse
 from tornado import web
 
 from notebooks_service.oidc.authorization import MalformedAuthorization, credentials
+from notebooks_service.services.hub_api import HubApi, HubUnavailable
 from notebooks_service.services.lifeline import die_with_parent
 from notebooks_service.tokens.release.core import Refusal, release
-from notebooks_service.tokens.release.hub_api import HubApi, HubUnavailable
 
 log = logging.getLogger("notebooks.tokens.release")
 
@@ -73,14 +73,14 @@ async def serve(hub: HubApi, prefix: str, port: int, host: str) -> None:
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     server.stop()
-    await hub.close()
+    await hub.aclose()
     log.info("Token release service stopped")
 
 
 def main() -> None:
     """Run as a hub-managed service; the hub passes everything through JUPYTERHUB_* variables."""
     logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
-    hub = HubApi(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+    hub = HubApi(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"], timeout=10)
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/tokens/")
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     die_with_parent()

@@ -21,7 +21,7 @@ class Refusal(Exception):
 
 
 class HubView(Protocol):
-    """The facts the decision needs, read from the hub's REST API."""
+    """The facts the decision needs, read from the hub's REST API (`services.hub_api.HubApi`)."""
 
     async def whoami(self, token: str) -> dict[str, Any] | None: ...
 
