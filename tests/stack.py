@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,11 @@ from urllib.parse import urljoin
 import httpx
 import jwt
 
+from notebooks_service.launcher.ports import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 READY_LINE = "Notebooks Service is up."
 DEMO_PASSWORD = "notebooks"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def toml_value(value: Any) -> str:

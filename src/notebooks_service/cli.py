@@ -1,4 +1,5 @@
-"""The `notebooks` command: `notebooks up` runs the service, `notebooks token` prints an access token."""
+"""The `notebooks` command: `notebooks up` runs the service, `notebooks kubernetes` renders it for
+Kubernetes, `notebooks token` prints an access token."""
 
 from __future__ import annotations
 
@@ -31,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--keep-servers", action="store_true", default=None,
                     help="leave user servers running when the service stops")
 
+    kube = commands.add_parser("kubernetes", help="render the Kubernetes deployment from the operator file")
+    kube.add_argument("what", choices=("values", "objects"),
+                      help="values: the Zero to JupyterHub chart's values; objects: our services, the "
+                           "operator file's ConfigMap and the token Role, for kubectl apply")
+    kube.add_argument("--config", type=Path, required=True, help="operator config file (TOML)")
+    kube.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
+
     token = commands.add_parser("token", help="print a fresh access token from the development IdP")
     token.add_argument("--user", required=True, help="demo user name")
     token.add_argument("--password", help="the user's password (prompted for when omitted)")
@@ -54,11 +62,26 @@ def _up_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return overrides
 
 
+def _render_kubernetes(args: argparse.Namespace) -> int:
+    from notebooks_service.kubernetes.render import objects_yaml, render, values_yaml
+
+    rendered = render(args.config)
+    text = values_yaml(rendered) if args.what == "values" else objects_yaml(rendered)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+        log.info("wrote %s", args.output)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "up":
         from notebooks_service.launcher.up import run
 
         return run(load_config(args.config, _up_overrides(args)))
+    if args.command == "kubernetes":
+        return _render_kubernetes(args)
     from notebooks_service.launcher.token import TokenError, fetch_token
 
     password = args.password if args.password is not None else getpass.getpass(
@@ -77,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="[notebooks %(levelname)s %(asctime)s] %(message)s",
                         datefmt="%H:%M:%S")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return _run(args)
     except (ConfigError, PortInUse, StartupError, DiscoveryError) as exc:

@@ -59,7 +59,11 @@ def credits_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     service = make_stack(tmp_path_factory.mktemp("credits"), f"credits-{request.param}",
                          sections=credits_sections(url), users=USERS)
     service.start()
-    wait_until(lambda: httpx.get(f"{service.hub_url}/services/credits/api/status").status_code == 403,
-               60, what="the credits service to answer")
+    try:
+        wait_until(lambda: httpx.get(f"{service.hub_url}/services/credits/api/status").status_code == 403,
+                   60, what="the credits service to answer")
+    except AssertionError as exc:
+        service.stop()
+        raise AssertionError(f"{exc}; the end of the service's log:\n{service.log()[-6000:]}") from None
     yield service
     service.stop()

@@ -9,7 +9,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from notebooks_service.launcher.layout import DataDir
-from notebooks_service.launcher.runtime import RUNTIME_ENV
+from notebooks_service.config.environment import CONFIG_ENV
 from notebooks_service.services.credits.ledger import Ledger
 from tests.stack import Stack, browser_login, hub_api, hub_token, wait_until
 
@@ -48,9 +48,9 @@ def ledger_of(stack: Stack) -> Ledger:
 
 
 def credits_processes(stack: Stack) -> dict[int, int]:
-    """Live credits service processes of this stack (their environment names its runtime file),
+    """Live credits service processes of this stack (their environment names its operator file),
     mapped to their parent pids; other stacks on the machine run the same command line."""
-    runtime = f"{RUNTIME_ENV}={DataDir(stack.data_dir.resolve()).runtime_file}".encode()
+    runtime = f"{CONFIG_ENV}={DataDir(stack.data_dir.resolve()).operator_file}".encode()
     found = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():

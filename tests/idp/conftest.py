@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 
 from notebooks_service.config.schema import DevIdpSection
 from notebooks_service.idp.settings import IdpClient, IdpSettings
+from notebooks_service.launcher.ports import free_port
 
 HUB = IdpClient(
     client_id="notebooks-hub",
@@ -35,12 +35,6 @@ OPAQUE = IdpClient(
 CLIENTS = [HUB, SPA, CLI, OPAQUE]
 
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

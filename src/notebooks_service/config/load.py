@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -34,19 +35,36 @@ def parse_config(data: dict[str, Any], source: str = "config") -> OperatorConfig
 
 def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None = None
                 ) -> OperatorConfig:
-    """Load `path` (TOML) if given, apply command-line overrides section by section, validate."""
+    """Load `path` (TOML, or JSON as `notebooks up` writes for its processes) if given, apply
+    command-line overrides section by section, validate."""
     data: dict[str, Any] = {}
     source = "config"
     if path is not None:
         source = str(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        data = _read(path)
     for section, values in (overrides or {}).items():
         if not isinstance(data.get(section, {}), dict):
             break  # let validation name the malformed section
         data.setdefault(section, {}).update(values)
     return parse_config(data, source)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: must hold a JSON object")
+        return data
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None

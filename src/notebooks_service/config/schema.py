@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from notebooks_service.kubernetes.config import KubernetesSection
 from notebooks_service.services.credits.config import CreditsSection
 
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -180,6 +181,7 @@ class OperatorConfig(_Section):
     tokens: TokensSection = TokensSection()
     credits: CreditsSection = CreditsSection()
     isolation: IsolationSection = IsolationSection()
+    kubernetes: KubernetesSection = KubernetesSection()
 
     @model_validator(mode="after")
     def _issuer_or_dev_idp(self) -> OperatorConfig:

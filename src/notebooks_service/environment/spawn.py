@@ -14,8 +14,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from notebooks_service.launcher.runtime import Runtime
-
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
@@ -40,9 +38,10 @@ def resolve_user_environment(setting: str, hub_prefix: Path) -> Path:
     return prefix
 
 
-def configure_user_environment(c: Any, runtime: Runtime) -> None:
-    """Run user servers from the configured environment, with its `bin` first on their PATH."""
-    prefix = resolve_user_environment(runtime.config.service.user_environment, hub_environment())
+def configure_user_environment(c: Any, setting: str) -> None:
+    """Run user servers from the environment `service.user_environment` designates, with its `bin`
+    first on their PATH."""
+    prefix = resolve_user_environment(setting, hub_environment())
     bin_dir = prefix / "bin"
     log.info("User servers run from %s", prefix)
     c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]

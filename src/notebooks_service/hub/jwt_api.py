@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from notebooks_service.launcher.runtime import Runtime
+from notebooks_service.hub.declare import declare_role, declare_service
+from notebooks_service.hub.placement import ServiceEndpoint
 from notebooks_service.services.jwt.definition import (
     hub_custom_scopes,
     hub_role_definition,
@@ -12,13 +13,9 @@ from notebooks_service.services.jwt.definition import (
 )
 
 
-def configure_jwt_api(c: Any, runtime: Runtime) -> None:
+def configure_jwt_api(c: Any, endpoint: ServiceEndpoint) -> None:
     """Declare the service and its least-privilege role (one custom scope: bearer-login)."""
-    services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
-    services.append(hub_service_definition(runtime.jwt_service_url,
-                                            runtime.layout.secret("jwt_service_token")))
-    c.JupyterHub.services = services
+    declare_service(c, hub_service_definition(endpoint.url, endpoint.api_token))
     scopes = dict(c.JupyterHub.custom_scopes) if "custom_scopes" in c.JupyterHub else {}
     c.JupyterHub.custom_scopes = {**scopes, **hub_custom_scopes()}
-    roles = list(c.JupyterHub.load_roles) if "load_roles" in c.JupyterHub else []
-    c.JupyterHub.load_roles = [*roles, hub_role_definition()]
+    declare_role(c, hub_role_definition())

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from notebooks_service.launcher.runtime import Runtime
+from notebooks_service.hub.declare import with_user_role_scopes
 
 USER_SHARING_SCOPES = ("shares!user", "read:users:name", "read:groups:name")
 """Added to the default `user` role (which keeps its default `self`)."""
@@ -44,28 +44,9 @@ REVOCATION_DELAY = 20
 """Seconds a single-user server may keep trusting a collaborator whose share was revoked."""
 
 
-def _with_user_role_scopes(roles: list[dict[str, Any]], scopes: tuple[str, ...]) -> list[dict[str, Any]]:
-    """`roles` with `scopes` added to the `user` role, creating it (with `self`) if no one defined it."""
-    merged: list[dict[str, Any]] = []
-    found = False
-    for role in roles:
-        if role.get("name") == "user":
-            found = True
-            current = list(role.get("scopes", ["self"]))
-            role = {**role, "scopes": current + [s for s in scopes if s not in current]}
-        merged.append(role)
-    if not found:
-        merged.append({"name": "user", "scopes": ["self", *scopes]})
-    return merged
-
-
-def configure_sharing(c: Any, runtime: Runtime) -> None:
-    """Enable sharing of servers between users, keeping roles and scopes other modules configured.
-
-    `runtime` is unused: sharing has no operator settings; the signature matches the other configure_*.
-    """
-    roles = list(c.JupyterHub.load_roles) if "load_roles" in c.JupyterHub else []
-    c.JupyterHub.load_roles = _with_user_role_scopes(roles, USER_SHARING_SCOPES)
+def configure_sharing(c: Any) -> None:
+    """Enable sharing of servers between users, keeping roles and scopes other modules configured."""
+    with_user_role_scopes(c, USER_SHARING_SCOPES)
     spawner = c.Spawner
     allowed = list(spawner.oauth_client_allowed_scopes) if "oauth_client_allowed_scopes" in spawner else []
     c.Spawner.oauth_client_allowed_scopes = allowed + [s for s in SERVER_SHARING_SCOPES if s not in allowed]

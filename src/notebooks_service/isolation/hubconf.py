@@ -12,7 +12,6 @@ from notebooks_service.config.schema import IsolationSection
 from notebooks_service.environment.spawn import hub_environment, resolve_user_environment
 from notebooks_service.isolation.sandbox import SandboxToolMissing, find_tools
 from notebooks_service.isolation.spawner import GIB
-from notebooks_service.launcher.runtime import Runtime
 
 
 class IsolationUnavailable(RuntimeError):
@@ -49,8 +48,9 @@ def python_installation(prefix: Path) -> list[Path]:
     return [prefix, interpreter.parents[1]]
 
 
-def configure_isolation(c: Any, runtime: Runtime) -> None:
-    section = runtime.config.isolation
+def configure_isolation(c: Any, section: IsolationSection, user_environment: str, data_dir: str) -> None:
+    """Sandbox local servers in their owners' accounts (when `section` says so), hiding `data_dir` and
+    exposing the user environment `user_environment` (the `service.user_environment` setting)."""
     spawner = c.LocalHomeSpawner
     spawner.isolation = uses_accounts(section)
     if not spawner.isolation:
@@ -61,8 +61,8 @@ def configure_isolation(c: Any, runtime: Runtime) -> None:
     spawner.default_cpus = section.default_cpu
     spawner.default_memory_bytes = int(section.default_memory_gb * GIB)
     spawner.dumb_init = str(dumb_init_path())
-    spawner.hidden_paths = [runtime.data_dir]
-    user_env = resolve_user_environment(runtime.config.service.user_environment, hub_environment())
+    spawner.hidden_paths = [data_dir]
+    user_env = resolve_user_environment(user_environment, hub_environment())
     package_root = Path(notebooks_service.__file__).resolve().parents[1]
     exposed = {*python_installation(user_env), *python_installation(hub_environment()), package_root}
     spawner.exposed_paths = sorted(str(path) for path in exposed)

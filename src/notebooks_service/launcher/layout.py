@@ -43,6 +43,11 @@ class DataDir:
         return self.run / "runtime.json"
 
     @property
+    def operator_file(self) -> Path:
+        """The validated operator config as this start resolved it, for the hub's services."""
+        return self.run / "operator.json"
+
+    @property
     def idp_settings_file(self) -> Path:
         return self.run / "idp-settings.json"
 

@@ -49,7 +49,20 @@ class Runtime(BaseModel):
         service = self.config.service
         return f"http://{service.ip}:{service.port}"
 
-    def save(self) -> Path:
+    def effective_config(self, client_secret: str) -> OperatorConfig:
+        """The operator config with what this start resolved: the issuer, the absolute data dir and
+        the client secret. The hub's services read it (`config.environment`), as they read the
+        operator's file on Kubernetes."""
+        config = self.config
+        return config.model_copy(update={
+            "oidc": config.oidc.model_copy(update={"issuer": self.issuer, "client_secret": client_secret}),
+            "service": config.service.model_copy(update={"data_dir": self.data_dir}),
+        })
+
+    def save(self, client_secret: str) -> Path:
+        """Write the runtime file (for the hub) and the effective config (for the services), private."""
+        effective = self.effective_config(client_secret)
+        write_private(self.layout.operator_file, effective.model_dump_json(indent=2))
         path = self.layout.runtime_file
         write_private(path, self.model_dump_json(indent=2))
         return path

@@ -18,6 +18,7 @@ import time
 from importlib.resources import files
 from pathlib import Path
 
+from notebooks_service.config.environment import CONFIG_ENV
 from notebooks_service.config.schema import OperatorConfig
 from notebooks_service.hub.config import hub_client_secret
 from notebooks_service.isolation.hubconf import IsolationUnavailable, check_isolation, uses_accounts
@@ -26,7 +27,6 @@ from notebooks_service.launcher.ports import ensure_free, free_port
 from notebooks_service.launcher.processes import ManagedProcess, StartupError
 from notebooks_service.launcher.runtime import RUNTIME_ENV, Runtime
 from notebooks_service.oidc.discovery import DiscoveryError, discover
-from notebooks_service.services.jwt.settings import SETTINGS_ENV, write_settings
 
 log = logging.getLogger("notebooks")
 
@@ -124,14 +124,11 @@ def build_processes(runtime: Runtime) -> list[ManagedProcess]:
 def jwt_service_process(runtime: Runtime) -> ManagedProcess:
     """The bearer-token API at /services/jwt, an external hub service supervised like the proxy."""
     layout = runtime.layout
-    oidc = runtime.config.oidc.model_copy(
-        update={"issuer": runtime.issuer, "client_secret": hub_client_secret(runtime)})
-    settings_file = write_settings(layout.run / "jwt-settings.json", oidc)
     return ManagedProcess(
         name="JWT API service",
         argv=[sys.executable, "-m", "notebooks_service.services.jwt"],
         env={
-            SETTINGS_ENV: str(settings_file),
+            CONFIG_ENV: str(layout.operator_file),
             "JUPYTERHUB_API_TOKEN": layout.secret("jwt_service_token"),
             "JUPYTERHUB_API_URL": runtime.hub_api_url,
             "JUPYTERHUB_SERVICE_PREFIX": "/services/jwt/",
@@ -152,7 +149,7 @@ class Service:
     def start(self) -> None:
         layout = self.runtime.layout
         layout.create()
-        self.runtime.save()
+        self.runtime.save(hub_client_secret(self.runtime))
         self.processes = build_processes(self.runtime)
         try:
             for process in self.processes:

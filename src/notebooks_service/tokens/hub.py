@@ -12,7 +12,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from notebooks_service.launcher.runtime import Runtime
+from notebooks_service.config.schema import TokensSection
+from notebooks_service.hub.declare import declare_role, declare_service
+from notebooks_service.hub.placement import ServiceEndpoint
 from notebooks_service.tokens.mount_option import MountAccessTokenOption
 
 SERVICE_NAME = "tokens"
@@ -20,14 +22,18 @@ ROLE_NAME = "notebooks-token-release"
 SCOPES = ("read:users", "admin:auth_state", "read:servers", "admin:server_state", "read:shares")
 
 
-def release_service(port: int) -> dict[str, Any]:
-    """The `c.JupyterHub.services` entry: a hub-managed process at `/services/tokens`."""
-    return {
-        "name": SERVICE_NAME,
-        "url": f"http://127.0.0.1:{port}",
-        "command": [sys.executable, "-m", "notebooks_service.tokens.release"],
-        "display": False,
-    }
+RELEASE_COMMAND = [sys.executable, "-m", "notebooks_service.tokens.release"]
+
+
+def release_service(endpoint: ServiceEndpoint) -> dict[str, Any]:
+    """The `c.JupyterHub.services` entry of the service at `/services/tokens`: a process the hub runs
+    (one machine) or a Deployment's Service (Kubernetes)."""
+    entry: dict[str, Any] = {"name": SERVICE_NAME, "url": endpoint.url, "display": False}
+    if endpoint.command:
+        entry["command"] = endpoint.command
+    if endpoint.api_token:
+        entry["api_token"] = endpoint.api_token
+    return entry
 
 
 def release_role() -> dict[str, Any]:
@@ -39,19 +45,14 @@ def release_role() -> dict[str, Any]:
     }
 
 
-def configure_tokens(c: Any, runtime: Runtime) -> None:
-    """Deliver tokens into servers that opt in, keep them fresh, and run the release service."""
-    tokens = runtime.config.tokens
+def configure_tokens(c: Any, tokens: TokensSection, release: ServiceEndpoint) -> None:
+    """Deliver tokens into servers that opt in, keep them fresh, and register the release service."""
     c.SpawnOptionsMixin.option_sections.append(MountAccessTokenOption)
-    c.LocalTokenSpawner.token_secrets_root = tokens.secrets_dir or str(runtime.layout.secrets_run)
     c.Spawner.env_tokens = dict(tokens.env_tokens)
     c.TokenRefresher.concurrency = tokens.refresh_concurrency
     c.TokenRefresher.retry_initial_delay = tokens.retry_initial_delay
     c.TokenRefresher.retry_max_delay = tokens.retry_max_delay
 
-    port = runtime.service_ports["tokens"]
-    c.Spawner.token_service_url = f"http://127.0.0.1:{port}/services/{SERVICE_NAME}/"
-    services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
-    c.JupyterHub.services = [*services, release_service(port)]
-    roles = list(c.JupyterHub.load_roles) if "load_roles" in c.JupyterHub else []
-    c.JupyterHub.load_roles = [*roles, release_role()]
+    c.Spawner.token_service_url = f"{release.url}/services/{SERVICE_NAME}/"
+    declare_service(c, release_service(release))
+    declare_role(c, release_role())

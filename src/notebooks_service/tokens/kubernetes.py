@@ -33,7 +33,10 @@ from notebooks_service.tokens.sink import TOKEN_FILES
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MOUNT_PATH = "/var/run/secrets/oidc"
+MOUNT_PATHS = ["/var/run/secrets/oidc", "/var/run/secrets/egi.eu"]
+"""Where the seeds' notebooks read the token (`/var/run/secrets/oidc/access_token`), and where notebooks
+written for EGI read it; the first is `$OIDC_ACCESS_TOKEN_FILE`'s directory."""
+DEFAULT_MOUNT_PATH = MOUNT_PATHS[0]
 VOLUME_NAME = "oidc-tokens"
 FILE_MODE = 0o440
 """Owner and group read: the pod's fsGroup (KubeSpawner's `fs_gid`) lets a non-root notebook user read."""
@@ -97,8 +100,10 @@ class KubeTokenSpawner(TokenDeliveryMixin, SpawnOptionsMixin, KubeSpawner):
     """KubeSpawner with the spawn options of the service and the owner's tokens in a mounted Secret.
 
     The pod mounts the Secret only when the owner opted in at spawn; the Secret is marked optional,
-    so a pod never waits for it. The spawn form is the service's option sections (KubeSpawner's
-    `profile_list` is not used), and servers run in the hub's namespace (no user namespaces).
+    so a pod never waits for it. The spawn form is the service's option sections; the profile they
+    choose (the credits section's, with prices and admission) sizes the pod through KubeSpawner's
+    `profile_list`, whose slugs are the credits profiles' names (`notebooks kubernetes values`
+    renders it). Servers run in the hub's namespace (no user namespaces).
     """
 
     token_secret_name_template = Unicode(
@@ -109,13 +114,25 @@ class KubeTokenSpawner(TokenDeliveryMixin, SpawnOptionsMixin, KubeSpawner):
     )
     token_mount_paths = List(
         Unicode(),
-        [DEFAULT_MOUNT_PATH],
+        MOUNT_PATHS,
         minlen=1,
         config=True,
-        help="Directories where a server that opted in sees its token files, e.g. add "
-        "``/var/run/secrets/egi.eu`` for notebooks written for EGI. `$OIDC_ACCESS_TOKEN_FILE` names "
-        "the file in the first.",
+        help="Directories where a server that opted in sees its token files. "
+        "`$OIDC_ACCESS_TOKEN_FILE` names the file in the first.",
     )
+
+    async def load_user_options(self) -> None:
+        """Apply the profile the option sections chose (a default one when the request named none),
+        not KubeSpawner's own default: the pod gets the resources the user is charged for."""
+        chosen = self.validated_options.get("profile")
+        if not chosen:
+            return await super().load_user_options()
+        requested = self.user_options
+        self.user_options = {**(requested or {}), "profile": chosen}
+        try:
+            await super().load_user_options()
+        finally:
+            self.user_options = requested
 
     @property
     def token_secret_name(self) -> str:

@@ -21,7 +21,7 @@ from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 
-from notebooks_service.launcher.runtime import Runtime
+from notebooks_service.config.environment import config_from_environment
 from notebooks_service.services.credits.cycle import accounting_cycle
 from notebooks_service.services.credits.handlers import (
     EntriesHandler,
@@ -81,9 +81,9 @@ async def run_cycles(state: ServiceState, stop: asyncio.Event) -> None:
 
 
 async def serve() -> None:
-    runtime = Runtime.from_environment()
-    settings = runtime.config.credits
-    ledger = Ledger.open(settings.ledger_url(runtime.data_dir))
+    config = config_from_environment()
+    settings = config.credits
+    ledger = Ledger.open(settings.ledger_url(config.service.data_dir))
     hub = HubApi(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/credits/")
     state = ServiceState(ledger=ledger, settings=settings, hub=hub, metrics=CreditsMetrics(),

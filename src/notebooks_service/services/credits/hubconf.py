@@ -16,7 +16,8 @@ import sys
 from importlib.resources import files
 from typing import Any
 
-from notebooks_service.launcher.runtime import RUNTIME_ENV, Runtime
+from notebooks_service.hub.declare import declare_role, declare_service, with_user_role_scopes
+from notebooks_service.hub.placement import ServiceEndpoint
 from notebooks_service.services.credits.banner import WarningBoard
 from notebooks_service.services.credits.config import CreditsSection
 from notebooks_service.services.credits.ledger import Ledger
@@ -49,41 +50,40 @@ def warning_for(section: type[CreditsOptionSection]) -> Any:
     return credits_warning
 
 
-def grant_every_user(c: Any, scope: str) -> None:
-    """Add `scope` to the `user` role: in it when `load_roles` redefines the role (the hub then
-    ignores `extra_user_scopes`), else through `extra_user_scopes`."""
-    roles = c.JupyterHub.load_roles
-    user_role = next((r for r in roles if r.get("name") == "user"), None) if isinstance(roles, list) else None
-    if user_role is None:
-        c.JupyterHub.extra_user_scopes.append(scope)
-    else:
-        user_role["scopes"] = [*user_role.get("scopes", ["self"]), scope]
+ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
 
 
-def configure_credits(c: Any, runtime: Runtime) -> None:
+def credits_role() -> dict[str, Any]:
+    return {"name": ROLE_NAME, "description": "Charge running servers and stop them at zero credits",
+            "scopes": list(SCOPES), "services": [SERVICE_NAME]}
+
+
+CREDITS_COMMAND = [sys.executable, "-m", "notebooks_service.services.credits"]
+
+
+def credits_service(endpoint: ServiceEndpoint) -> dict[str, Any]:
+    """The `c.JupyterHub.services` entry: a process the hub runs (one machine) or a Deployment's
+    Service (Kubernetes). Users reach its page through OAuth without a confirmation page."""
+    entry: dict[str, Any] = {"name": SERVICE_NAME, "url": endpoint.url, "oauth_no_confirm": True,
+                             "display": False}
+    if endpoint.command:
+        entry.update(command=endpoint.command, environment=dict(endpoint.environment))
+    if endpoint.api_token:
+        entry["api_token"] = endpoint.api_token
+    return entry
+
+
+def configure_credits(c: Any, settings: CreditsSection, endpoint: ServiceEndpoint, ledger_url: str) -> None:
     """Add credits to the hub config `c` when `[credits] enabled = true`."""
-    settings = runtime.config.credits
     if not settings.enabled:
         return
-    ledger_url = settings.ledger_url(runtime.data_dir)
     Ledger.open(ledger_url).close()  # migrate before the hub starts the service and renders forms
-    port = settings.service_port or runtime.service_ports["credits"]
-    c.JupyterHub.services.append({
-        "name": SERVICE_NAME,
-        "url": f"http://127.0.0.1:{port}",
-        "command": [sys.executable, "-m", "notebooks_service.services.credits"],
-        "environment": {RUNTIME_ENV: str(runtime.layout.runtime_file)},
-        "oauth_no_confirm": True,
-        "display": False,
-    })
-    c.JupyterHub.load_roles.append({
-        "name": ROLE_NAME, "description": "Charge running servers and stop them at zero credits",
-        "scopes": list(SCOPES), "services": [SERVICE_NAME]})
-    access = f"access:services!service={SERVICE_NAME}"
-    grant_every_user(c, access)
+    declare_service(c, credits_service(endpoint))
+    declare_role(c, credits_role())
+    with_user_role_scopes(c, (ACCESS_SCOPE,))
     spawner = c.Spawner
     allowed = list(spawner.oauth_client_allowed_scopes) if "oauth_client_allowed_scopes" in spawner else []
-    c.Spawner.oauth_client_allowed_scopes = [*allowed, access]
+    c.Spawner.oauth_client_allowed_scopes = [*allowed, ACCESS_SCOPE]
     section = bind_section(settings, ledger_url)
     c.SpawnOptionsMixin.option_sections.append(section)
     c.JupyterHub.template_paths.insert(0, str(files(__package__).joinpath("templates")))  # before defaults

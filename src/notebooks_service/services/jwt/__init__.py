@@ -4,12 +4,11 @@ Run beside the hub (by `notebooks up`) as `python -m notebooks_service.services.
 
 - `JUPYTERHUB_API_TOKEN`, `JUPYTERHUB_API_URL`, `JUPYTERHUB_SERVICE_PREFIX`,
   `JUPYTERHUB_SERVICE_URL`: as the hub sets them for its services.
-- `NOTEBOOKS_JWT_SETTINGS`: path of a JSON file holding the operator's `OidcSection` (issuer
-  resolved, client id/secret for introspection, username/groups claims, allowed/admin groups,
-  audience, algorithms), optionally as `{"oidc": {...}, "service": {...knobs}}`; see
-  `settings.write_settings`.
+- `NOTEBOOKS_CONFIG`: the operator config file, whose `[oidc]` section (issuer resolved, client
+  id/secret for introspection, username/groups claims, allowed/admin groups, audience, algorithms)
+  the service follows; the client secret may come from `NOTEBOOKS_OIDC_CLIENT_SECRET` instead.
 
-Hub config, three lines (plus writing the settings file and running the process), with
+Hub config, three lines (plus running the process), with
 `NotebooksAuthenticator` as the hub's authenticator (it serves the bearer-login endpoint)::
 
     c.JupyterHub.services.append(hub_service_definition(service_url, api_token))
@@ -22,12 +21,9 @@ from notebooks_service.services.jwt.definition import (
     hub_role_definition,
     hub_service_definition,
 )
-from notebooks_service.services.jwt.settings import SETTINGS_ENV, write_settings
 
 __all__ = [
-    "SETTINGS_ENV",
     "hub_custom_scopes",
     "hub_role_definition",
     "hub_service_definition",
-    "write_settings",
 ]

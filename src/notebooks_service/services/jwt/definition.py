@@ -17,13 +17,15 @@ ROLE_NAME = "notebooks-jwt-service"
 SCOPES = (LOGIN_SCOPE,)
 
 
-def hub_service_definition(url: str, api_token: str) -> dict:
+def hub_service_definition(url: str, api_token: str | None) -> dict:
     """The `c.JupyterHub.services` entry of the service at `/services/jwt`.
 
     The process is run beside the hub (by `notebooks up`, or as its own deployment on Kubernetes),
-    not by the hub, so that a hub restart neither orphans nor interrupts it.
+    not by the hub, so that a hub restart neither orphans nor interrupts it. Without `api_token` the
+    deployment supplies it (the Zero to JupyterHub chart generates one per service).
     """
-    return {"name": SERVICE_NAME, "url": url, "api_token": api_token, "display": False}
+    entry = {"name": SERVICE_NAME, "url": url, "display": False}
+    return {**entry, "api_token": api_token} if api_token else entry
 
 
 def hub_custom_scopes() -> dict[str, dict[str, str]]:
