@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the service needs, once: a Python virtual environment with the package, the user servers'
-# environment (.venv-user/) and configurable-http-proxy from npm. Safe to run again; it only adds what is missing.
+# Installs what the service needs, once: a Python virtual environment with the package (pinned by the hub
+# lock), the user servers' environment (.venv-user/) and configurable-http-proxy from npm. Safe to run
+# again; it only adds what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python3}"
@@ -21,9 +22,12 @@ fi
 if [ ! -f "$lab_build/package.json" ] && ! command -v npm >/dev/null; then
     echo "npm is required to build the lab extension (apt-get install nodejs npm)" >&2; exit 1
 fi
+# the hub's own environment, pinned by its lock (environment/hub-requirements.txt, scripts/lock-hub-env.sh)
+hub_lock="$root/environment/hub-requirements.txt"
 stamp="$root/.venv/.installed${extras:+-$extras}"
-if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ] || [ ! -f "$lab_build/package.json" ]; then
-    "$root/.venv/bin/python" -m pip install --quiet -e "$root${extras:+[$extras]}"
+if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ] || [ "$hub_lock" -nt "$stamp" ] \
+        || [ ! -f "$lab_build/package.json" ]; then
+    "$root/.venv/bin/python" -m pip install --quiet --constraint "$hub_lock" -e "$root${extras:+[$extras]}"
     touch "$stamp"
 fi
 if [ "$(id -u)" = 0 ] && [ -z "${NOTEBOOKS_APT_BY_CALLER:-}" ] && ! command -v bwrap >/dev/null; then

@@ -24,7 +24,11 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
+
 log = logging.getLogger(__name__)
+
+pytestmark = pytest.mark.real_stack  # runs git, pip, npm, uv and jupyter (tests/tiers.py)
 
 REPO = Path(__file__).resolve().parents[2]
 USER_LOCK = REPO / "environment" / "requirements.txt"

@@ -26,6 +26,28 @@ environment is defined in `environment/requirements.in` and locked in `environme
 Need something else? Create your own environment in your home; it appears as a kernel (see the user
 guide, "Your own environments and kernels").
 
+## Locks
+
+Both Python environments of the service are installed from locks that uv resolves for Python 3.11 on
+Linux; never edit a lock by hand.
+
+- User servers (`.venv-user/`): `environment/requirements.in` and the package's dependencies
+  (`pyproject.toml`) are locked in `environment/requirements.txt` by `bash scripts/lock-user-env.sh`;
+  `environment/build.sh` installs the lock, then the package constrained by it.
+- The hub (`.venv/`): the package's dependencies and its `test` and `kubernetes` extras are locked in
+  `environment/hub-requirements.txt` by `bash scripts/lock-hub-env.sh`, with the user lock as a
+  constraint, so a library both environments hold has one version (the hub and the user servers run the
+  same JupyterHub); `scripts/bootstrap.sh` installs the package with this lock as constraints.
+
+After changing `requirements.in` or the dependencies in `pyproject.toml`, run
+`bash scripts/lock-user-env.sh` (it re-locks the hub as well; after changing only the `test` extra,
+`bash scripts/lock-hub-env.sh` is enough), then `bash scripts/bootstrap.sh` and `bash scripts/libraries.sh`.
+Both scripts keep every version they can and pass their arguments to `uv pip compile`, e.g.
+`--upgrade-package jupyterlab`. `tests/packaging/test_hub_lock.py` fails when a lock misses a dependency
+of `pyproject.toml`, when the two locks disagree, or when the hub's venv is not the locked one.
+
+## Libraries
+
 | Library | Version | Summary |
 |---------|---------|---------|
 """
