@@ -7,9 +7,9 @@ temporary directory, with no built extension and no node_modules, builds the whe
 and asks that venv's own JupyterLab whether the extension is there and loads.
 
 It is slow, because npm installs the extension's build dependencies into the clean checkout. Measured on
-a shared 2-core machine with warm npm and uv caches: 35-48 s in all (clone 0.5 s, `pip wheel` 27-35 s,
-venv and install 3-5 s, `jupyter labextension list` 5-7 s); the log says how long each step took. Before
-the build hook the same wheel built in 2 s and held no extension at all.
+a 2-core machine with warm npm and uv caches: 35-48 s in all when idle (clone 0.5 s, `pip wheel` 27-35 s,
+venv and install 3-5 s, `jupyter labextension list` 5-7 s), 62 s beside other work; the log says how long
+each step took. Before the build hook the same wheel built in 2 s and held no extension at all.
 """
 
 from __future__ import annotations
