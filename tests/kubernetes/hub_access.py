@@ -2,8 +2,8 @@
 release grants it, and a kubeconfig holding the account's token, exactly what the hub pod would mount.
 
 The chart's Role is written out from its templates (shared/z2jh/README.md: 4.4.0 grants `get, watch, list,
-create, delete` on pods, PVCs, Secrets and Services and `get, watch, list` on events); our own Role is read
-from deploy/kubernetes/token-secrets-rbac.yaml as operators apply it.
+create, delete` on pods, PVCs, Secrets and Services and `get, watch, list` on events); our own token Role
+is the one `notebooks kubernetes objects` renders for operators to apply.
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
+from notebooks_service.kubernetes.objects import token_secrets_rbac
 from tests.kubernetes.control_plane import ControlPlane, write_kubeconfig
 
-REPO = Path(__file__).resolve().parents[2]
-TOKEN_ROLE_MANIFEST = REPO / "deploy" / "kubernetes" / "token-secrets-rbac.yaml"
 NAMESPACE = "jhub"
 HUB_ACCOUNT = "hub"
 CHART_HUB_ROLE: dict[str, Any] = {
@@ -32,15 +30,23 @@ CHART_HUB_ROLE: dict[str, Any] = {
 _PATHS = {
     "Namespace": "/api/v1/namespaces",
     "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
+    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
+    "Service": "/api/v1/namespaces/{ns}/services",
+    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
     "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
     "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
 }
 
 
-def create(client: httpx.Client, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Create one object as `kubectl create -n namespace` would; the API server's refusal is raised."""
-    answer = client.post(_PATHS[manifest["kind"]].format(ns=namespace), json=manifest)
-    answer.raise_for_status()
+def create(client: httpx.Client, namespace: str, manifest: dict[str, Any], dry_run: bool = False
+           ) -> dict[str, Any]:
+    """Create one object as `kubectl create -n namespace` would (`--dry-run=server`: validated and
+    admitted by the API server, not stored); the API server's refusal is raised with its message."""
+    answer = client.post(_PATHS[manifest["kind"]].format(ns=namespace), json=manifest,
+                         params={"dryRun": "All"} if dry_run else None)
+    if answer.is_error:
+        raise AssertionError(f"{manifest['kind']} {manifest['metadata']['name']}: {answer.status_code} "
+                             f"{answer.text}")
     result: dict[str, Any] = answer.json()
     return result
 
@@ -77,7 +83,7 @@ def set_up_hub_namespace(plane: ControlPlane, namespace: str = NAMESPACE) -> Non
                                    "metadata": {"name": HUB_ACCOUNT}})
         create(client, namespace, CHART_HUB_ROLE)
         create(client, namespace, binding("hub", HUB_ACCOUNT, "hub"))
-        for manifest in yaml.safe_load_all(TOKEN_ROLE_MANIFEST.read_text(encoding="utf-8")):
+        for manifest in token_secrets_rbac():
             create(client, namespace, manifest)
         wait_for_default_account(client, namespace)
 

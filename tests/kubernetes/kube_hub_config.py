@@ -1,48 +1,33 @@
-"""The hub's config in the Kubernetes end-to-end tests: the service's own settings, then KubeTokenSpawner
-as deploy/kubernetes/values.yaml configures it, with the chart's dynamic storage, in the test cluster.
+"""The hub's config in the Kubernetes end-to-end tests: the service's own settings, then what the chart
+would make of `notebooks kubernetes values` (images, uid, homes, the credits profiles as KubeSpawner's
+profile list; `chart_standin.py`) with KubeTokenSpawner, in the test cluster.
 
-The pods run on the node agent: the user environment stands in for the image, and the server listens on
-the pod's IP, which the pod learns from the Downward API (`$(POD_IP)`), because all pods share the
-machine's network and every one of them uses port 8888.
+The hub's services (JWT API, token release, credits) run beside it as on one machine: the test cluster
+has no Services or DNS for Deployments of ours. The pods run on the node agent: the user environment
+stands in for the image, and the server listens on the pod's IP, which the pod learns from the Downward
+API (`$(POD_IP)`), because all pods share the machine's network and every one of them uses port 8888.
 """
 
 import sys
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from notebooks_service.hub.config import configure_hub
+from notebooks_service.kubernetes.values import chart_values
 from notebooks_service.launcher.runtime import Runtime
 from notebooks_service.tokens.kubernetes import KubeTokenSpawner
-from notebooks_service.tokens.mount_option import MountAccessTokenOption
+from tests.kubernetes.chart_standin import apply_singleuser
 from tests.kubernetes.hub_access import NAMESPACE
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821
-configure_hub(c, Runtime.from_environment())
+runtime = Runtime.from_environment()
+configure_hub(c, runtime)
 
-values = yaml.safe_load((Path(__file__).resolve().parents[2] / "deploy/kubernetes/values.yaml").read_text())
-singleuser = values["singleuser"]
 c.JupyterHub.spawner_class = KubeTokenSpawner
-c.SpawnOptionsMixin.option_sections = [MountAccessTokenOption]
-c.KubeTokenSpawner.token_mount_paths = ["/var/run/secrets/oidc", "/var/run/secrets/egi.eu"]
 c.KubeSpawner.namespace = NAMESPACE
-c.KubeSpawner.image = f"{singleuser['image']['name']}:{singleuser['image']['tag']}"
-c.KubeSpawner.uid = singleuser["uid"]
-c.KubeSpawner.fs_gid = singleuser["fsGid"]
-# what the chart sets for singleuser.storage.type: dynamic
-storage = singleuser["storage"]
-c.KubeSpawner.storage_pvc_ensure = True
-c.KubeSpawner.pvc_name_template = "claim-{user_server}"
-c.KubeSpawner.storage_capacity = storage["capacity"]
-c.KubeSpawner.storage_access_modes = ["ReadWriteOnce"]
-c.KubeSpawner.volumes = [{"name": "volume-{user_server}",
-                          "persistentVolumeClaim": {"claimName": "{pvc_name}"}}]
-c.KubeSpawner.volume_mounts = [{"name": "volume-{user_server}", "mountPath": storage["homeMountPath"]}]
-c.KubeSpawner.working_dir = storage["homeMountPath"]
+apply_singleuser(c, chart_values(runtime.config)["singleuser"])
 # the node agent's pod network: listen on the pod's own loopback address
 c.KubeSpawner.environment = {**c.Spawner.environment,
                              "POD_IP": {"valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}}
 c.KubeSpawner.args = [*c.Spawner.args, "--ip=$(POD_IP)"]
-c.KubeSpawner.start_timeout = 120

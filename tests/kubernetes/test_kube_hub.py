@@ -32,6 +32,14 @@ from tests.stack import (
 LIFETIME = 20
 """Seconds an access token lives: short, so that the test sees the mounted file refreshed."""
 KUBE_UP = Path(__file__).with_name("kube_up.py")
+CREDITS: dict[str, dict[str, Any]] = {
+    "credits": {"enabled": True, "posting_interval": 2, "grace_period": 4, "minimum_runway": 30,
+                "warning_thresholds": [20], "default_profile": "small"},
+    "credits.profiles.small": {"description": "Small", "cpu": 0.5, "memory_gb": 1, "price_per_hour": 0.01},
+    "credits.profiles.large": {"description": "Large", "cpu": 2, "memory_gb": 3, "price_per_hour": 360},
+    "credits.grants.researchers": {"amount": 5},
+}
+"""Profiles rendered into the chart's profile list; `large` spends a researcher's 5 credits in 50 s."""
 SEE_TOKENS = """
 import json, os
 def read(path):
@@ -52,6 +60,7 @@ def kube_stack(cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory) -
     service = make_stack(tmp_path_factory.mktemp("kube-hub"), "kube-hub", sections={
         "service": {"auth_refresh_age": 1},
         "dev_idp": {"access_token_lifetime": LIFETIME, "id_token_lifetime": LIFETIME},
+        **CREDITS,
     }, users=DEMO_USERS)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KUBECONFIG", str(cluster.hub_kubeconfig))
@@ -107,6 +116,8 @@ def test_jupyterlab_on_a_pod_with_a_refreshed_token_and_a_home_that_stays(
     pod = kube.get("pods", "jupyter-alice")
     assert pod is not None and pod["status"]["phase"] == "Running"
     assert pod["spec"]["nodeName"] == "notebooks-test-node"
+    small = {"cpu": "500m", "memory": str(1024**3)}  # the default profile, from the rendered profile list
+    assert pod["spec"]["containers"][0]["resources"] == {"requests": small, "limits": small}
     assert pod["spec"]["securityContext"]["fsGroup"] == 100
     assert pod["spec"]["automountServiceAccountToken"] is False, "a user's server gets no API credentials"
     secret = kube.get("secrets", "oidc-jupyter-alice")
@@ -171,3 +182,28 @@ def test_sharing_deletes_the_secret_and_the_file_leaves_the_pod(
     seen = json.loads(asyncio.run(run_in_kernel(f"{kube_stack.hub_url}/user/alice/", token, SEE_TOKENS)))
     assert (seen["oidc"], seen["egi"]) == (None, None), "code in the pod finds no token"
     stop_server(api, "alice")
+
+
+def test_a_chosen_profile_sizes_the_pod_and_credits_stop_it_at_zero(
+        kube_stack: Stack, kube: Kube) -> None:
+    browser, _ = browser_login(kube_stack, "bob")
+    api = hub_api(kube_stack, hub_token(browser, kube_stack, "bob"))
+    started = time.monotonic()
+    spawn(api, "bob", {"profile": "large", "mount_access_token": False})
+    pod = kube.get("pods", "jupyter-bob")
+    assert pod is not None
+    large = {"cpu": "2", "memory": str(3 * 1024**3)}
+    assert pod["spec"]["containers"][0]["resources"] == {"requests": large, "limits": large}
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert (env["NOTEBOOKS_PROFILE"], env["CPU_LIMIT"]) == ("large", "2")
+
+    wait_until(lambda: kube.get("pods", "jupyter-bob") is None, 120, interval=1,
+               what="the credits service to stop bob's pod at zero credits")
+    ran = time.monotonic() - started
+    assert 40 < ran < 120, f"5 credits at 360 per hour last 50 s (+4 s grace); the pod ran {ran:.0f} s"
+    wallet = api.get(f"{kube_stack.hub_url}/services/credits/api/status")
+    assert wallet.status_code == 200, wallet.text
+    balance = next(w for w in wallet.json()["wallets"] if w["wallet"] == "user:bob")["balance"]
+    assert balance <= 0.1, balance
+    assert api.get("/users/bob").json()["servers"] == {}
+    assert kube.get("persistentvolumeclaims", "claim-bob") is not None, "the home stays"

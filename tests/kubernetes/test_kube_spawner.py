@@ -1,6 +1,7 @@
 """KubeTokenSpawner's pods and stop against the test cluster: the pod it asks for (token volume only on
-opt-in), the chart's values, and a stop that removes the pod and the token Secret even when RBAC refuses
-the Secret's deletion. (The Secret sink itself: test_secret_sink.py; whole servers: test_kube_hub.py.)"""
+opt-in, sized by the rendered chart values' profiles), and a stop that removes the pod and the token
+Secret even when RBAC refuses the Secret's deletion. (The Secret sink itself: test_secret_sink.py; whole
+servers: test_kube_hub.py.)"""
 
 from __future__ import annotations
 
@@ -8,23 +9,24 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import yaml
 from jupyterhub import orm
 from kubernetes_asyncio.client import ApiException, CoreV1Api
 from kubernetes_asyncio.config.kube_config import new_client_from_config
 from traitlets.config import Config
 
-from notebooks_service.auth.authenticator import NotebooksAuthenticator
+from notebooks_service.kubernetes.render import render
 from notebooks_service.tokens.kubernetes import (
     DEFAULT_MOUNT_PATH,
     KubeTokenSpawner,
     SecretSink,
 )
 from notebooks_service.tokens.mount_option import MOUNT_OPTION
+from tests.kubernetes.chart_standin import apply_singleuser
 from tests.kubernetes.cluster_session import KubeCluster
 from tests.kubernetes.hub_access import NAMESPACE, extra_hub_account
 from tests.kubernetes.pods import pod_gone, read_pod
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "kubernetes.toml"
 FILES = {"access_token": "eyJ.access.alice", "id_token": "eyJ.id.alice"}
 
 
@@ -69,20 +71,24 @@ async def test_pod_has_no_token_volume_or_variables_by_default(
     assert not [e for e in notebook.env if e.name.startswith("OIDC_")]
 
 
-async def test_the_chart_values_configure_this_spawner(hub_kubeconfig: KubeCluster) -> None:
-    """deploy/kubernetes/values.yaml's hub config, run as the chart runs it, yields the spawn option."""
-    values = yaml.safe_load((Path(__file__).parents[2] / "deploy/kubernetes/values.yaml").read_text())
+async def test_the_rendered_values_size_the_pod_by_the_chosen_credits_profile(
+        hub_kubeconfig: KubeCluster) -> None:
+    """`notebooks kubernetes values` of the example operator file, as the chart hands it to
+    KubeSpawner: the profile the credits section chose sizes the pod (requests = limits, GPUs too),
+    also when the request named none (the section's default, not KubeSpawner's)."""
     config = Config()
-    for snippet in values["hub"]["extraConfig"].values():
-        exec(snippet, {"c": config})
-    assert config.JupyterHub.spawner_class is KubeTokenSpawner
-    assert config.JupyterHub.authenticator_class is NotebooksAuthenticator
-    assert config.NotebooksAuthenticator.refresh_margin_fraction == 0.5
-    spawner = KubeTokenSpawner(config=config, _mock=True)
-    form = await spawner.render_options_form()
-    assert f'name="{MOUNT_OPTION}"' in form and "checked" not in form
-    spawner.user_options = spawner.options_from_form({MOUNT_OPTION: ["on"]})
-    assert spawner.validated_user_options() == {MOUNT_OPTION: True}
+    apply_singleuser(config, render(EXAMPLE).values["singleuser"])
+    for chosen, requested, (cpu, memory, gpus) in [
+            ("gpu", {"profile": "gpu"}, (8.0, 32 * 1024**3, "1")),
+            ("large", {}, (8.0, 32 * 1024**3, None))]:
+        spawner = kube_spawner(requested, config)
+        spawner.validated_options = {"profile": chosen, "wallet": "user:alice"}
+        await spawner.load_user_options()
+        assert spawner.user_options == requested, "the user's request is kept as they sent it"
+        resources = (await spawner.get_pod_manifest()).spec.containers[0].resources
+        for amounts in (resources.requests, resources.limits):
+            assert (amounts["cpu"], amounts["memory"], amounts.get("nvidia.com/gpu")) == (cpu, memory, gpus)
+    assert spawner.image == "registry.example.org/notebooks-user:0.1.0"
     assert spawner.token_mount_paths == ["/var/run/secrets/oidc", "/var/run/secrets/egi.eu"]
 
 
