@@ -17,6 +17,7 @@ from tornado import web
 from notebooks_service.singleuser.keeper import Keeper
 from notebooks_service.singleuser.paths import BadPath, save_destination, save_token
 from notebooks_service.singleuser.release_client import NotReleased, ServerIdentity, fetch_token
+from notebooks_service.tokens.contract import ACCESS_TOKEN_FILE_ENV
 
 
 class TokenPanelHandler(APIHandler):
@@ -35,7 +36,7 @@ class TokenPanelHandler(APIHandler):
 
     @property
     def token_dir(self) -> Path | None:
-        mounted = os.environ.get("OIDC_ACCESS_TOKEN_FILE")
+        mounted = os.environ.get(ACCESS_TOKEN_FILE_ENV)
         return Path(mounted).parent if mounted else None
 
     def reply(self, status: int, body: dict[str, Any]) -> None:
@@ -67,7 +68,7 @@ class TokenHandler(TokenPanelHandler):
         except NotReleased as exc:
             self.reply(exc.status, {"message": str(exc)})
             return
-        self.reply(200, {"access_token": token.access_token, "expires_at": token.expires_at})
+        self.reply(200, token.answer())
 
 
 class SettingsHandler(TokenPanelHandler):

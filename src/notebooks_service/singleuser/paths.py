@@ -6,9 +6,7 @@ import os
 from pathlib import Path
 
 from notebooks_service.launcher.layout import write_private
-
-MANAGED_FILES = ("access_token", "id_token")
-"""Files in the token directory that the hub writes; the panel must not overwrite them."""
+from notebooks_service.tokens.contract import TOKEN_FILES
 
 
 class BadPath(ValueError):
@@ -26,7 +24,7 @@ def save_destination(requested: str, home: Path, token_dir: Path | None) -> Path
     if not any(target.is_relative_to(root) and target != root for root in roots):
         where = " or ".join(str(root) for root in roots)
         raise BadPath(f"save inside {where}")
-    if token_dir and target.parent == token_dir.resolve() and target.name in MANAGED_FILES:
+    if token_dir and target.parent == token_dir.resolve() and target.name in TOKEN_FILES:
         raise BadPath(f"{target.name} in {token_dir} is managed by the hub; choose another name")
     if target.is_dir():
         raise BadPath(f"{target} is a directory")

@@ -5,13 +5,18 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import httpx
 
-log = logging.getLogger(__name__)
+from notebooks_service.tokens.contract import (
+    RELEASE_URL_ENV,
+    ReleasedToken,
+    refusal_reason,
+    release_headers,
+    release_path,
+)
 
-SERVICE_URL_ENV = "NOTEBOOKS_TOKENS_URL"
+log = logging.getLogger(__name__)
 
 
 class NotReleased(Exception):
@@ -20,12 +25,6 @@ class NotReleased(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
-
-
-@dataclass(frozen=True)
-class ReleasedToken:
-    access_token: str
-    expires_at: float
 
 
 @dataclass(frozen=True)
@@ -43,24 +42,20 @@ class ServerIdentity:
             owner=os.environ.get("JUPYTERHUB_USER", ""),
             server=os.environ.get("JUPYTERHUB_SERVER_NAME", ""),
             api_token=os.environ.get("JUPYTERHUB_API_TOKEN", ""),
-            service_url=os.environ.get(SERVICE_URL_ENV, ""),
+            service_url=os.environ.get(RELEASE_URL_ENV, ""),
         )
 
     @property
     def token_url(self) -> str:
-        path = f"api/token/{quote(self.owner, safe='')}"
-        if self.server:
-            path += f"/{quote(self.server, safe='')}"
-        return self.service_url.rstrip("/") + "/" + path
+        return self.service_url.rstrip("/") + "/" + release_path(self.owner, self.server)
 
 
 async def fetch_token(identity: ServerIdentity, timeout: float = 15) -> ReleasedToken:
     if not identity.service_url or not identity.api_token:
         raise NotReleased(503, "this server was not started by a hub with the token service")
-    headers = {"Authorization": f"token {identity.api_token}"}
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
-            response = await client.get(identity.token_url, headers=headers)
+            response = await client.get(identity.token_url, headers=release_headers(identity.api_token))
     except httpx.HTTPError as exc:
         log.warning("GET %s failed: %s", identity.token_url, type(exc).__name__)
         raise NotReleased(503, "the hub's token service cannot be reached; try again shortly") from None
@@ -70,5 +65,5 @@ async def fetch_token(identity: ServerIdentity, timeout: float = 15) -> Released
         body = {}
     if response.status_code != 200:
         log.info("GET %s: HTTP %s", identity.token_url, response.status_code)
-        raise NotReleased(response.status_code, str(body.get("reason") or f"HTTP {response.status_code}"))
-    return ReleasedToken(access_token=body["access_token"], expires_at=float(body["expires_at"]))
+        raise NotReleased(response.status_code, refusal_reason(body, response.status_code))
+    return ReleasedToken.from_answer(body)

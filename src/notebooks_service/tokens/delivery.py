@@ -12,14 +12,20 @@ from typing import Any
 
 from traitlets import Bool, Dict, HasTraits, Unicode
 
+from notebooks_service.tokens.contract import (
+    ACCESS_TOKEN_FILE,
+    ACCESS_TOKEN_FILE_ENV,
+    ID_TOKEN_FILE,
+    ID_TOKEN_FILE_ENV,
+    RELEASE_URL_ENV,
+)
 from notebooks_service.tokens.env import env_tokens
 from notebooks_service.tokens.mount_option import wants_token
 from notebooks_service.tokens.refresher import TokenRefresher
-from notebooks_service.tokens.sink import ACCESS_TOKEN_FILE, ID_TOKEN_FILE, TokenSink
+from notebooks_service.tokens.sink import TokenSink
 
 EXPOSED_STATE_KEY = "oidc_token_exposed"
 """Spawner state flag: the server was shared since it started, so the release service refuses it."""
-SERVICE_URL_ENV = "NOTEBOOKS_TOKENS_URL"
 
 
 class TokenDeliveryMixin(HasTraits):
@@ -101,11 +107,11 @@ class TokenDeliveryMixin(HasTraits):
     def get_env(self) -> dict[str, str]:
         env = super().get_env()  # type: ignore[misc]
         if self.token_service_url:
-            env[SERVICE_URL_ENV] = self.token_service_url
+            env[RELEASE_URL_ENV] = self.token_service_url
         if wants_token(self.user_options):  # type: ignore[attr-defined]
             directory = self.token_sink.server_path
-            env["OIDC_ACCESS_TOKEN_FILE"] = f"{directory}/{ACCESS_TOKEN_FILE}"
-            env["OIDC_ID_TOKEN_FILE"] = f"{directory}/{ID_TOKEN_FILE}"
+            env[ACCESS_TOKEN_FILE_ENV] = f"{directory}/{ACCESS_TOKEN_FILE}"
+            env[ID_TOKEN_FILE_ENV] = f"{directory}/{ID_TOKEN_FILE}"
         env.update(getattr(self, "_token_env", {}))
         return env
 

@@ -23,10 +23,10 @@ from traitlets.config import SingletonConfigurable
 
 from notebooks_service.auth.authenticator import RefreshRefused, RefreshUnavailable
 from notebooks_service.auth.refresh_due import refresh_due_at
+from notebooks_service.tokens.contract import ACCESS_TOKEN_FILE, ID_TOKEN_FILE
 from notebooks_service.tokens.exposure import is_shared, listen_for_shares
 from notebooks_service.tokens.mount_option import wants_token
 from notebooks_service.tokens.revocation import Revoker
-from notebooks_service.tokens.sink import ACCESS_TOKEN_FILE, ID_TOKEN_FILE
 
 
 @dataclass(eq=False)

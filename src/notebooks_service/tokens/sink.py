@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import Protocol
 
 from notebooks_service.launcher.layout import write_private
+from notebooks_service.tokens.contract import TOKEN_FILES
 
 log = logging.getLogger(__name__)
-
-ACCESS_TOKEN_FILE = "access_token"
-ID_TOKEN_FILE = "id_token"
-TOKEN_FILES = (ACCESS_TOKEN_FILE, ID_TOKEN_FILE)
 
 
 class TokenSink(Protocol):

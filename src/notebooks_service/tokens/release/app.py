@@ -14,19 +14,16 @@ from tornado import web
 from notebooks_service.oidc.authorization import MalformedAuthorization, credentials
 from notebooks_service.services.hub_api import HubApi, HubUnavailable
 from notebooks_service.services.lifeline import die_with_parent
-from notebooks_service.tokens.release.core import Refusal, release
+from notebooks_service.tokens.contract import RELEASE_AUTH_SCHEMES, RELEASE_ROUTE, refusal_answer
+from notebooks_service.tokens.release.core import HubView, Refusal, release
 
 log = logging.getLogger("notebooks.tokens.release")
-
-
-SCHEMES = ("token", "bearer")
-"""The hub's own scheme and the OAuth one; the header is read by the parser the JWT API uses."""
 
 
 class TokenHandler(web.RequestHandler):
     """`GET <prefix>api/token/<owner>[/<server>]` with the server's own hub token."""
 
-    def initialize(self, hub: HubApi) -> None:
+    def initialize(self, hub: HubView) -> None:
         self.hub = hub
 
     def set_default_headers(self) -> None:
@@ -39,27 +36,27 @@ class TokenHandler(web.RequestHandler):
 
     async def get(self, owner: str, server: str | None) -> None:
         try:
-            token = credentials(self.request.headers.get("Authorization"), SCHEMES)
+            token = credentials(self.request.headers.get("Authorization"), RELEASE_AUTH_SCHEMES)
         except MalformedAuthorization as malformed:
-            self.reply(401, {"reason": f"{malformed}: send the server's hub token"})
+            self.reply(401, refusal_answer(f"{malformed}: send the server's hub token"))
             return
         try:
             granted = await release(self.hub, token, owner, server or "")
         except Refusal as refusal:
             log.info("Refused the token of %s/%s: %s", owner, server or "", refusal)
-            self.reply(refusal.status, {"reason": str(refusal)})
+            self.reply(refusal.status, refusal_answer(str(refusal)))
             return
         except HubUnavailable as exc:
             log.warning("Hub API unavailable: %s", exc)
-            self.reply(503, {"reason": "the hub cannot be reached; try again shortly"})
+            self.reply(503, refusal_answer("the hub cannot be reached; try again shortly"))
             return
         log.info("Released the token of %s to their server %r", owner, server or "")
-        self.reply(200, {"access_token": granted.access_token, "expires_at": granted.expires_at})
+        self.reply(200, granted.answer())
 
 
-def make_app(hub: HubApi, prefix: str) -> web.Application:
+def make_app(hub: HubView, prefix: str) -> web.Application:
     return web.Application([
-        (rf"{prefix}api/token/([^/]+)(?:/([^/]+))?/?", TokenHandler, {"hub": hub}),
+        (prefix + RELEASE_ROUTE, TokenHandler, {"hub": hub}),
     ])
 
 

@@ -6,9 +6,9 @@ Every refusal carries a reason meant for the person reading the JupyterLab panel
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from notebooks_service.tokens.contract import ReleasedToken
 from notebooks_service.tokens.delivery import EXPOSED_STATE_KEY
 
 
@@ -28,12 +28,6 @@ class HubView(Protocol):
     async def user(self, name: str) -> dict[str, Any] | None: ...
 
     async def is_shared(self, owner: str, server: str) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Release:
-    access_token: str
-    expires_at: float
 
 
 def server_scope(owner: str, server: str) -> str:
@@ -62,7 +56,7 @@ def check_server(model: dict[str, Any] | None, owner: str, server: str) -> None:
                       "restart it to get the token here again")
 
 
-async def release(hub: HubView, caller_token: str, owner: str, server: str) -> Release:
+async def release(hub: HubView, caller_token: str, owner: str, server: str) -> ReleasedToken:
     """The owner's current access token, or Refusal saying why not."""
     check_caller(await hub.whoami(caller_token), owner, server)
     model = await hub.user(owner)
@@ -74,4 +68,4 @@ async def release(hub: HubView, caller_token: str, owner: str, server: str) -> R
     expires_at = float(auth_state.get("access_token_expires_at") or 0)
     if not token or (expires_at and expires_at <= time.time()):
         raise Refusal(503, "the hub holds no valid token for you: log in to the hub again")
-    return Release(access_token=token, expires_at=expires_at)
+    return ReleasedToken(access_token=token, expires_at=expires_at)
