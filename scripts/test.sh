@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the test suite against real processes (installing what is missing first: the package, the user
-# environment, configurable-http-proxy, the Kubernetes test cluster, and Debian's Chromium, PostgreSQL,
-# bubblewrap and etcd). Arguments go to pytest.
+# Runs the test suite (installing what is missing first: the package, the user environment,
+# configurable-http-proxy, the Kubernetes test cluster, and Debian's Chromium, PostgreSQL, bubblewrap and
+# etcd) in two tiers (tests/tiers.py): the fast tier first, in seconds and inside pytest alone, so a broken
+# unit stops the run before any service starts; then the real-stack tier against real processes. Each
+# test runs once. Arguments go to both pytest runs.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 missing=()
@@ -27,4 +29,24 @@ bash "$root/tests/kubernetes/cluster/build.sh" >/dev/null  # tests/kubernetes' c
 export PATH="$root/.node/node_modules/.bin:$root/.venv/bin:$PATH"
 cd "$root"
 ruff check src tests benchmarks
-exec pytest --durations=25 "$@"  # the slowest tests, for keeping CI short
+
+times=()
+run_tier() {  # name, marker expression, pytest arguments; prints the tier's time, returns pytest's status
+    local name="$1" expression="$2" started=$SECONDS status=0
+    shift 2
+    pytest -m "$expression" "$@" || status=$?
+    times+=("$name tier: $((SECONDS - started)) s")
+    echo "${times[-1]}"
+    [ "$status" = 5 ] && status=0  # the arguments select no test of this tier
+    return "$status"
+}
+# --durations: the slowest tests, for keeping CI short
+status=0
+run_tier fast fast --durations=10 "$@" || status=$?
+if [ "$status" != 0 ]; then
+    echo "The fast tier failed: the real-stack tier was not run." >&2
+    exit "$status"
+fi
+run_tier real-stack "not fast" --durations=25 "$@" || status=$?
+printf '%s\n' "${times[@]}"
+exit "$status"

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
 
 from tests.stack import Stack, make_stack
+from tests.tiers import (
+    FAST,
+    MARKERS,
+    REAL_STACK,
+    TIERS,
+    classify,
+    no_new_processes,
+    one_default_tls_context,
+)
+
+if TYPE_CHECKING:  # imported when a browser starts: the fast tier never loads playwright
+    from playwright.sync_api import Browser
 
 DEMO_USERS = [
     {"username": "alice", "email": "alice@example.org", "name": "Alice", "groups": ["researchers"]},
@@ -25,6 +38,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium driven by Playwright (never a downloaded browser), one per test module."""
+    from playwright.sync_api import sync_playwright
+
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is required: apt-get install chromium"
     with sync_playwright() as playwright:
@@ -48,3 +63,40 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     service.start()
     yield service
     service.stop()
+
+
+_GUARD = pytest.StashKey[ExitStack]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tiers are set before `-m` deselects anything, so `-m fast` and `-m "not fast"` see them."""
+    config.stash[TIERS] = classify(items)
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str:
+    tiers = config.stash.get(TIERS, {})
+    return (f"tiers: {len(tiers.get(FAST, []))} {FAST}, {len(tiers.get(REAL_STACK, []))} {REAL_STACK} "
+            f"(tests/tiers.py; pytest -m {FAST} runs the fast tier alone)")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When only fast tests run, no process may start until the session ends: a test filed in the
+    wrong tier fails with its name instead of quietly slowing the fast tier down. Its httpx clients
+    also share one TLS context (see `one_default_tls_context`)."""
+    if session.items and all(item.get_closest_marker(FAST) for item in session.items):
+        guard = ExitStack()
+        guard.enter_context(no_new_processes())
+        guard.enter_context(one_default_tls_context())
+        session.config.stash[_GUARD] = guard
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    guard = session.config.stash.get(_GUARD, None)
+    if guard is not None:
+        guard.close()

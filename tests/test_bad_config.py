@@ -11,6 +11,8 @@ import pytest
 
 from tests.stack import command_env, free_port, notebooks_command, write_toml
 
+pytestmark = pytest.mark.real_stack  # every test runs `notebooks up` itself
+
 
 def run_up(tmp_path: Path, sections: dict[str, dict[str, Any]] | None, raw: str | None = None
            ) -> subprocess.CompletedProcess[str]:

@@ -42,6 +42,7 @@ def test_token_command_wrong_password_is_a_clear_error(stack: Stack) -> None:
     assert "refused to issue a token for alice" in result.stderr
 
 
+@pytest.mark.real_stack  # runs `notebooks token`
 def test_token_command_without_running_service(tmp_path) -> None:
     result = subprocess.run(
         notebooks_command("token", "--data-dir", str(tmp_path), "--user", "a", "--password", "b"),

@@ -45,6 +45,7 @@ def set_keep_servers(stack: Stack, keep: bool) -> None:
     }, DEMO_USERS)
 
 
+@pytest.mark.real_stack  # its own stack, started and stopped twice
 def test_servers_kept_on_request_then_everything_stops(tmp_path: Path) -> None:
     stack = make_stack(tmp_path, "shutdown", users=DEMO_USERS)
     set_keep_servers(stack, True)

@@ -6,6 +6,8 @@ import subprocess
 from importlib.metadata import Distribution
 from pathlib import Path
 
+import pytest
+
 from notebooks_service.environment.libraries import Library, libraries, render
 from tests.environment.conftest import USER_ENV, user_env_built
 from tests.stack import REPO
@@ -30,6 +32,7 @@ def test_entries_sorted_unique_and_escaped() -> None:
     assert render(libraries(dists)).endswith("| alpha | 2.0 | a b |\n| Zeta_Lib | 1.0 | z \\| pipes |\n")
 
 
+@pytest.mark.real_stack  # runs the user environment's Python
 def test_document_is_current(tmp_path: Path) -> None:
     user_env_built()
     fresh = tmp_path / "libraries.md"

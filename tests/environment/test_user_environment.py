@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.environment.conftest import USER_ENV, Lab
 from tests.stack import Stack
 
@@ -61,6 +63,7 @@ def test_every_lab_extension_enabled(lab: Lab) -> None:
     assert broken == {}
 
 
+@pytest.mark.real_stack  # runs the user environment's Python
 def test_our_modules_import_without_warnings() -> None:
     checker = Path(__file__).with_name("import_check.py")
     assert json.loads(user_python(str(checker))) == {}

@@ -6,9 +6,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.stack import REPO, command_env
 
 
+@pytest.mark.real_stack  # the benchmark starts its own stack
 def test_benchmark_short_run_prints_a_ratio() -> None:
     result = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "jwt_throughput.py"), "--short"],

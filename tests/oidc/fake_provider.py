@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import secrets
 import threading
@@ -41,10 +42,27 @@ class SigningKey:
         return data
 
 
+RSA_POOL_SIZE = 16
+"""RSA keys handed out before one comes round again: more than any single test uses."""
+_rsa_pool: list[Any] = []
+_rsa_turn = itertools.count()
+
+
+def rsa_key() -> Any:
+    """An RSA 2048 private key different from the last RSA_POOL_SIZE - 1 ones handed out. Generating one
+    takes about 70 ms and the fast tier asks for a few hundred, so the keys of a small pool are reused
+    across tests: within a test (a provider and another one, a key and its replacement) they differ."""
+    turn = next(_rsa_turn)
+    if len(_rsa_pool) < RSA_POOL_SIZE:
+        _rsa_pool.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        return _rsa_pool[-1]
+    return _rsa_pool[turn % RSA_POOL_SIZE]
+
+
 def new_key(kid: str, alg: str = "RS256") -> SigningKey:
-    """A fresh key pair for `alg` (RS*/PS* -> RSA 2048, ES256 -> P-256, ES384 -> P-384)."""
+    """A key pair for `alg` (RS*/PS* -> RSA 2048 from the pool, ES256 -> P-256, ES384 -> P-384)."""
     if alg.startswith(("RS", "PS")):
-        private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private: Any = rsa_key()
     elif alg == "ES384":
         private = ec.generate_private_key(ec.SECP384R1())
     else:
