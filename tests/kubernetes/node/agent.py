@@ -2,13 +2,15 @@
 
 It is not part of the product. It does for the test cluster what a kubelet (plus a trivial scheduler)
 does for the pods the hub creates: registers a Node and keeps its heartbeat, binds pending pods to it,
-runs each pod's single container as a sandboxed local process from the user environment (the host's
-filesystem stands in for the image) on the pod's own loopback address, projects Secret and ConfigMap
+runs each pod's single container as a sandboxed local process from the environment standing in for its
+image (`images.py`) on the pod's own loopback address with its own /etc/hosts, projects Secret and ConfigMap
 volumes and re-syncs them every `sync_delay` seconds (the kubelet's sync delay), reports phase, pod IP,
 readiness and exit, and on deletion stops the process and removes the pod for good.
 
+With a `ServiceProxy` (`services.py`) it also stands in for kube-proxy and cluster DNS.
+
 Left out on purpose: images, restarts, probes (a started container is ready, as for a pod without a
-readiness probe), resource limits, Services, and any volume type other than Secret, ConfigMap,
+readiness probe), resource limits (ignored), and any volume type other than Secret, ConfigMap,
 PersistentVolumeClaim and emptyDir (such pods fail with a message saying so).
 """
 
@@ -40,12 +42,16 @@ from kubernetes_asyncio.client import (
 )
 
 from tests.kubernetes.node import pod_spec, sandbox
+from tests.kubernetes.node.images import Images
+from tests.kubernetes.node.services import Endpoint, ServiceProxy, hosts_file, write_atomically
 from tests.kubernetes.node.volumes import NotReadyYet, PodVolumes, object_data, prepare
 
 log = logging.getLogger(__name__)
 HOST_IP = "127.0.0.1"
 FIRST_POD_IP = ipaddress.ip_address("127.10.0.1")
 HEARTBEAT = 10.0
+POD_NETWORK = Path(__file__).resolve().parent / "pod_network"
+"""On every pod's PYTHONPATH: its sitecustomize turns wildcard binds into binds to the pod IP."""
 
 
 def now() -> str:
@@ -61,6 +67,10 @@ class RunningPod:
     uid: str
     ip: str
     directory: Path
+    labels: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    host_aliases: list[tuple[str, list[str]]] = field(default_factory=list)
+    ready: bool = False
     volumes: PodVolumes | None = None
     gid: int = 0
     process: asyncio.subprocess.Process | None = None
@@ -70,33 +80,40 @@ class RunningPod:
 class NodeAgent:
     """Runs the pods bound to `node_name` (see the module's docstring)."""
 
-    def __init__(self, api: CoreV1Api, node_name: str, root: Path, user_env: Path,
+    def __init__(self, api: CoreV1Api, node_name: str, root: Path, images: Images,
                  sync_delay: float) -> None:
         self.api = api
         self.node_name = node_name
         self.root = root
-        self.user_env = user_env
+        self.images = images
         self.sync_delay = sync_delay
+        self.proxy: ServiceProxy | None = None
         self.pods: dict[str, RunningPod] = {}
         self.finished: set[str] = set()
         self._next_ip = FIRST_POD_IP
         self._background: set[asyncio.Task[None]] = set()
 
-    def image(self) -> list[Path]:
-        """The user environment and the Python installation it was made from: the pod's image."""
-        config = (self.user_env / "pyvenv.cfg").read_text(encoding="utf-8")
-        home = next(line.split("=", 1)[1].strip() for line in config.splitlines()
-                    if line.split("=", 1)[0].strip() == "home")
-        return [self.user_env, Path(os.path.realpath(home)).parent]
+    def endpoints(self) -> list[Endpoint]:
+        """The ready pods, for the Service stand-in: every pod of the cluster runs on this node."""
+        return [Endpoint(pod.namespace, pod.ip, pod.labels, pod.ports) for pod in self.pods.values()
+                if pod.ready]
 
-    def image_env(self) -> dict[str, str]:
-        """The environment an image would set: the user environment's programs first."""
-        return {"PATH": f"{self.user_env / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": "/home/jovyan",
-                "LANG": "C.UTF-8"}
+    def write_hosts(self, running: RunningPod) -> None:
+        names = self.proxy.names() if self.proxy is not None else {}
+        write_atomically(running.directory / "etc" / "hosts",
+                         hosts_file(running.namespace, running.name, running.ip, names, running.host_aliases))
+
+    def services_changed(self) -> None:
+        """Cluster DNS would answer differently now: every started pod's /etc/hosts is rewritten."""
+        for running in list(self.pods.values()):
+            if (running.directory / "etc").is_dir():
+                self.write_hosts(running)
 
     async def run(self) -> None:
         await self.register()
         heartbeat = asyncio.create_task(self.heartbeat())
+        if self.proxy is not None:
+            proxy = asyncio.create_task(self.proxy.run())
         try:
             while True:
                 try:
@@ -106,6 +123,8 @@ class NodeAgent:
                     await asyncio.sleep(1)
         finally:
             heartbeat.cancel()
+            if self.proxy is not None:
+                proxy.cancel()
             for pod in list(self.pods.values()):
                 await self.stop_process(pod, grace=0)
 
@@ -211,10 +230,12 @@ class NodeAgent:
                 raise pod_spec.UnsupportedSpec("pods with more than one container")
             uid, gid, groups = pod_spec.identity(pod, container)
             running.gid = groups[0] if groups else 0
+            environment = self.images.environment(container.image)
             running.volumes = await self.wait_for_volumes(pod, running)
             lookups = {ref: await self.key_data(pod.metadata.namespace, *ref)
                        for ref in pod_spec.env_references(container)}
-            env = pod_spec.container_env(pod, container, self.image_env(), running.ip, HOST_IP, lookups)
+            env = pod_spec.container_env(pod, container, self.images.variables(environment), running.ip,
+                                         HOST_IP, lookups)
             argv = pod_spec.command(container, env)
             argv[0] = sandbox.resolve(argv[0], env["PATH"])
         except pod_spec.UnsupportedSpec as error:
@@ -222,13 +243,23 @@ class NodeAgent:
             await self.patch_status(running, {"phase": "Failed", "reason": "UnsupportedByNodeAgent",
                                               "message": str(error)})
             return
+        running.labels = dict(pod.metadata.labels or {})
+        running.ports = {port.name: int(port.container_port) for port in container.ports or [] if port.name}
+        running.host_aliases = [(alias.ip, list(alias.hostnames or []))
+                                for alias in pod.spec.host_aliases or []]
+        (running.directory / "etc").mkdir(exist_ok=True)
+        self.write_hosts(running)
+        env["PYTHONPATH"] = ":".join(filter(None, [str(POD_NETWORK), env.get("PYTHONPATH")]))
+        env["NODE_AGENT_POD_IP"] = running.ip
         log_path = running.directory / "container.log"
         with log_path.open("ab") as output:
             running.process = await asyncio.create_subprocess_exec(
                 *sandbox.container_argv(argv, running.volumes.mounts, uid, gid, groups,
-                                        container.working_dir, self.image()),
+                                        container.working_dir, Images.filesystem(environment),
+                                        running.directory / "etc", pod.metadata.name),
                 stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=asyncio.subprocess.STDOUT, env=env,
                 start_new_session=True)
+        running.ready = True
         log.info("started pod %s/%s at %s (pid %s): %s", running.namespace, running.name, running.ip,
                  running.process.pid, " ".join(argv))
         stamp = now()
@@ -273,6 +304,7 @@ class NodeAgent:
     async def report_exit(self, running: RunningPod, name: str, image: str | None) -> None:
         assert running.process is not None
         code = await running.process.wait()
+        running.ready = False
         if running.uid not in self.pods:
             return  # stopped because the pod is being deleted
         log.info("pod %s/%s exited with %s", running.namespace, running.name, code)

@@ -4,7 +4,8 @@ it stays in the process group bubblewrap starts in, so the node agent stops a po
 the PID namespace takes down whatever left the group (kernels start sessions of their own).
 
 The host's filesystem stands in for the image (read-only); the network is the host's, so each pod
-listens on its own loopback address (the pod IP).
+listens on its own loopback address (the pod IP). /etc is the host's too, except /etc/hosts: the pod's
+own file, which the node agent rewrites as Services come and go (see `etc_binds`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BWRAP = "/usr/bin/bwrap"
+POD_ETC = "/etc/.pod"
+"""Where the pod's directory of node-managed /etc files appears; /etc/hosts is a symlink into it."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,26 @@ def canonical(target: str) -> str:
     return str(Path(os.path.realpath(path), *rest))
 
 
+def etc_binds(pod_etc: Path) -> list[str]:
+    """/etc as a tmpfs holding the host's entries (bound read-only) and the pod's own `hosts`.
+
+    A file bound over /etc/hosts would pin the inode it had at start, so an update replacing the file
+    atomically would never reach the pod; a symlink into a bound directory follows every rename. Being a
+    tmpfs, /etc also takes new mount points (a ConfigMap at /etc/notebooks) without hiding the rest.
+    """
+    argv = ["--tmpfs", "/etc"]
+    with os.scandir("/etc") as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name == "hosts":
+                continue
+            if entry.is_symlink():
+                argv += ["--symlink", os.readlink(entry.path), entry.path]
+            elif entry.is_dir() or entry.is_file():
+                argv += ["--ro-bind", entry.path, entry.path]
+    return [*argv, "--ro-bind", str(pod_etc), POD_ETC,
+            "--symlink", f"{Path(POD_ETC).name}/hosts", "/etc/hosts"]
+
+
 def _missing_parent_roots(targets: list[str]) -> list[str]:
     """The deepest existing host directory above each target that does not exist yet: a tmpfs there lets
     bubblewrap create the mount point on a read-only root, hiding only what the pod cannot see anyway."""
@@ -44,6 +67,8 @@ def _missing_parent_roots(targets: list[str]) -> list[str]:
         while not path.parent.exists():
             path = path.parent
         root = str(path.parent)
+        if root == "/etc":
+            continue  # a tmpfs already (etc_binds)
         if root == "/":
             raise ValueError(f"cannot mount at {target}: its top directory does not exist on the node")
         if root not in roots:
@@ -80,9 +105,10 @@ def image_binds(image: list[Path]) -> list[str]:
 
 
 def container_argv(command: list[str], mounts: list[Mount], uid: int, gid: int, groups: list[int],
-                   workdir: str | None, image: list[Path]) -> list[str]:
+                   workdir: str | None, image: list[Path], pod_etc: Path, hostname: str) -> list[str]:
     argv = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            "--unshare-pid", "--unshare-ipc", "--die-with-parent", *image_binds(image)]
+            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", hostname, "--die-with-parent",
+            *image_binds(image), *etc_binds(pod_etc)]
     targets = [canonical(m.target) for m in mounts]
     workdir = canonical(workdir) if workdir else None
     for root in _missing_parent_roots(targets + ([workdir] if workdir else [])):
