@@ -116,6 +116,7 @@ def test_what_kubernetes_cannot_use_fails_naming_the_key(tmp_path: Path, change:
         render(operator_file(tmp_path, text.replace(old, new, 1)))
 
 
+@pytest.mark.real_stack  # runs `notebooks up` and `notebooks kubernetes` (each stops at the bad value)
 def test_a_bad_value_fails_as_it_does_for_notebooks_up(tmp_path: Path) -> None:
     """One validation: the render and `notebooks up` reject the same file with the same message."""
     bad = operator_file(tmp_path, EXAMPLE.read_text().replace("jwt_replicas = 2", "jwt_replicas = 0"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -28,6 +30,7 @@ from tests.stack import (
     verify_with_jwks,
     wait_until,
 )
+from tests.tokens.test_seed_snippets import REQUESTS_SNIPPET
 
 LIFETIME = 20
 """Seconds an access token lives: short, so that the test sees the mounted file refreshed."""
@@ -58,7 +61,8 @@ def kube_up_command(*args: str) -> list[str]:
 @pytest.fixture(scope="module")
 def kube_stack(cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     service = make_stack(tmp_path_factory.mktemp("kube-hub"), "kube-hub", sections={
-        "service": {"auth_refresh_age": 1},
+        # as the chart sets it: a hub that stops or restarts leaves user pods running
+        "service": {"auth_refresh_age": 1, "keep_servers_on_shutdown": True},
         "dev_idp": {"access_token_lifetime": LIFETIME, "id_token_lifetime": LIFETIME},
         **CREDITS,
     }, users=DEMO_USERS)
@@ -207,3 +211,52 @@ def test_a_chosen_profile_sizes_the_pod_and_credits_stop_it_at_zero(
     assert balance <= 0.1, balance
     assert api.get("/users/bob").json()["servers"] == {}
     assert kube.get("persistentvolumeclaims", "claim-bob") is not None, "the home stays"
+
+
+def test_seed_snippet_and_the_panel_in_a_pod_and_a_hub_restart_leaves_the_pod_running(
+        kube_stack: Stack, cluster: KubeCluster, kube: Kube) -> None:
+    browser, _ = browser_login(kube_stack, "alice")
+    token = hub_token(browser, kube_stack, "alice")
+    api = hub_api(kube_stack, token)
+    spawn(api, "alice", {"mount_access_token": True})
+    token_file = cluster.pod_volume(NAMESPACE, "jupyter-alice", "oidc-tokens") / "access_token"
+    wait_until(token_file.exists, 10 * SYNC_DELAY, what="the token file in the pod")
+    server_url = f"{kube_stack.hub_url}/user/alice/"
+
+    # the seeds' requests snippet, as written, in a kernel of the pod: the mounted token at /services/jwt
+    code = REQUESTS_SNIPPET.format(hub_url=kube_stack.hub_url) + (
+        "\nimport json\nprint(json.dumps({'status': r.status_code, 'users': [u['name'] for u in users]}))")
+    seen = json.loads(asyncio.run(run_in_kernel(server_url, token, code)))
+    assert seen == {"status": 200, "users": ["alice"]}
+
+    # the panel's Save and Keep refreshed: the server in the pod asks the token release service
+    panel = httpx.Client(base_url=f"{server_url}notebooks-token/", timeout=30,
+                         headers={"Authorization": f"token {token}"})
+    saved = panel.post("save", json={"path": "saved_token.txt"})
+    assert saved.status_code == 200, saved.text
+    home = cluster.claim_directory(NAMESPACE, "claim-alice")
+    saved_claims = verify_with_jwks(kube_stack, (home / "saved_token.txt").read_text())
+    assert saved_claims["preferred_username"] == "alice"
+    kept = panel.put("keep", json={"enabled": True, "path": "kept_token.txt"})
+    assert kept.status_code == 200 and kept.json()["keep"]["enabled"] is True, kept.text
+    kept_file = home / "kept_token.txt"
+    first = wait_until(lambda: kept_file.exists() and kept_file.read_text(), 10, what="the kept file")
+    wait_until(lambda: kept_file.read_text() != first, 3 * LIFETIME, interval=0.5,
+               what="the kept file to follow a refreshed token")
+    newer = verify_with_jwks(kube_stack, kept_file.read_text())
+    assert newer["exp"] > verify_with_jwks(kube_stack, first)["exp"]
+
+    # a hub restart (the pod is the hub's child in no sense): the pod and its server go on
+    pod_uid = kube.get("pods", "jupyter-alice")["metadata"]["uid"]  # type: ignore[index]
+    old_hub = kube_stack.pids()["JupyterHub"]
+    os.kill(old_hub, signal.SIGTERM)
+    wait_until(lambda: kube_stack.pids().get("JupyterHub") not in (None, old_hub), 90,
+               what="the launcher to restart the hub")
+    wait_until(lambda: api.get("/users/alice").status_code == 200, 60, what="the restarted hub")
+    assert api.get("/users/alice").json()["servers"][""]["ready"] is True
+    pod = kube.get("pods", "jupyter-alice")
+    assert pod is not None and pod["metadata"]["uid"] == pod_uid, "the same pod, never restarted"
+    seen = json.loads(asyncio.run(run_in_kernel(server_url, token, code)))
+    assert seen["status"] == 200
+    panel.put("keep", json={"enabled": False})
+    stop_server(api, "alice")

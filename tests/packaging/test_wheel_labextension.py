@@ -3,8 +3,9 @@
 The extension's build output is git-ignored, so only the wheel build itself (the jupyter-builder hook in
 pyproject.toml) can put it in the wheel. The test therefore starts from the committed HEAD cloned into a
 temporary directory, with no built extension and no node_modules, builds the wheel the way a user would
-(`pip wheel`), installs it into a fresh venv with its dependencies pinned by the user environment's lock,
-and asks that venv's own JupyterLab whether the extension is there and loads.
+(`pip wheel`), installs it into a fresh venv by the user image's own install script (the user lock's
+packages, then the wheel constrained by the lock), and asks that venv's own JupyterLab whether the
+extension is there and loads.
 
 It is slow, because npm installs the extension's build dependencies into the clean checkout. Measured on
 a 2-core machine with warm npm and uv caches: 35-48 s in all when idle (clone 0.5 s, `pip wheel` 27-35 s,
@@ -18,7 +19,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 import zipfile
@@ -26,37 +26,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.packaging.conftest import REPO, run_step
+
 log = logging.getLogger(__name__)
 
 pytestmark = pytest.mark.real_stack  # runs git, pip, npm, uv and jupyter (tests/tiers.py)
 
-REPO = Path(__file__).resolve().parents[2]
 USER_LOCK = REPO / "environment" / "requirements.txt"
+INSTALL_USER = REPO / "deploy" / "docker" / "install-user.sh"
 EXTENSION = "@notebooks-service/access-token"
-BUILD_OUTPUT = Path("src/notebooks_service/labextension/static")
 DATA = f"share/jupyter/labextensions/{EXTENSION}"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _run(step: str, command: list[str | Path], *, env: dict[str, str] | None = None,
-         timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run one step, log its duration, and fail with its output (the only clue when a build breaks)."""
-    started = time.monotonic()
-    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, env=env,
-                            timeout=timeout, check=False)
-    log.info("%s: %.1f s", step, time.monotonic() - started)
-    assert result.returncode == 0, f"{step} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def _uv() -> Path:
-    """uv from the hub's environment (the test extra) or, failing that, from the user environment."""
-    for candidate in (Path(sys.executable).parent / "uv", REPO / ".venv-user" / "bin" / "uv"):
-        if candidate.exists():
-            return candidate
-    found = shutil.which("uv")
-    assert found, "uv is needed: bash scripts/bootstrap.sh test"
-    return Path(found)
 
 
 def _listed(output: str, data_dir: Path) -> list[str]:
@@ -71,33 +51,21 @@ def _listed(output: str, data_dir: Path) -> list[str]:
     return lines
 
 
-def test_wheel_from_clean_checkout_lists_the_lab_extension(tmp_path: Path) -> None:
+def test_wheel_from_clean_checkout_lists_the_lab_extension(clean_wheel: Path, tmp_path: Path) -> None:
     started = time.monotonic()
-    checkout = tmp_path / "checkout"
-    _run("clone of HEAD", ["git", "clone", "--quiet", "--depth=1", f"file://{REPO}", checkout])
-    assert not (checkout / BUILD_OUTPUT).exists()
-    assert not (checkout / "labextension" / "node_modules").exists()
-
-    dist = tmp_path / "dist"
-    _run("pip wheel", [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", dist, checkout])
-    [wheel] = dist.glob("notebooks_service-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
+    with zipfile.ZipFile(clean_wheel) as archive:
         names = archive.namelist()
     data = [name.split(f"/data/{DATA}/", 1)[1] for name in names if f"/data/{DATA}/" in name]
     assert "package.json" in data and "install.json" in data, data
     assert any(re.fullmatch(r"static/remoteEntry\.[0-9a-f]+\.js", name) for name in data), data
 
-    venv = tmp_path / "venv"
-    uv = _uv()
-    _run("venv", [uv, "venv", "--quiet", "--python", sys.executable, venv])
-    # the wheel with its dependencies, pinned by the user lock as environment/build.sh pins the package
-    _run("install", [uv, "pip", "install", "--quiet", "--python", venv / "bin" / "python",
-                     "--constraint", USER_LOCK, wheel])
+    # the user image's own install steps (deploy/docker/install-user.sh), the lock's packages first
+    venv = install_user_image_steps(clean_wheel, tmp_path)
 
     # only the fresh venv's own data directories: no JUPYTER_* from the caller, a home of its own
     env = {key: value for key, value in os.environ.items() if not key.startswith("JUPYTER")}
     env.update(HOME=str(tmp_path / "home"), PATH=f"{venv / 'bin'}:{env.get('PATH', '')}")
-    listing = _run("labextension list", [venv / "bin" / "jupyter", "labextension", "list"], env=env)
+    listing = run_step("labextension list", [venv / "bin" / "jupyter", "labextension", "list"], env=env)
     output = ANSI.sub("", listing.stdout + listing.stderr)  # it colours "enabled" and "OK"
     data_dir = venv / "share" / "jupyter" / "labextensions"
     ours = [line for line in _listed(output, data_dir) if line.startswith(f"{EXTENSION} ")]
@@ -105,3 +73,17 @@ def test_wheel_from_clean_checkout_lists_the_lab_extension(tmp_path: Path) -> No
     assert re.fullmatch(rf"{re.escape(EXTENSION)} v\S+ enabled OK \(python, notebooks-service\)",
                         ours[0]), output
     log.info("whole test: %.1f s", time.monotonic() - started)
+
+
+def install_user_image_steps(wheel: Path, tmp_path: Path) -> Path:
+    """A fresh venv holding what deploy/docker/Dockerfile installs, by the same script."""
+    context = tmp_path / "context"
+    context.mkdir()
+    shutil.copy(USER_LOCK, context / "requirements.txt")
+    shutil.copy(wheel, context)
+    venv = tmp_path / "venv"
+    run_step("venv", [sys.executable, "-m", "venv", venv])
+    env = {**os.environ, "VIRTUAL_ENV": str(venv)}
+    for step in ("locked", "package"):
+        run_step(f"install-user.sh {step}", ["sh", INSTALL_USER, step, context], env=env)
+    return venv
