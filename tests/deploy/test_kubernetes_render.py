@@ -183,3 +183,18 @@ def test_the_rendered_snippet_configures_the_chart_hub_like_notebooks_up(
 def test_the_snippet_names_a_missing_config_clearly() -> None:
     with pytest.raises(ConfigError, match=CONFIG_ENV):
         configure_kubernetes_hub(Config(), environ={})
+
+
+def test_a_changed_operator_file_restarts_whatever_reads_it(tmp_path: Path) -> None:
+    """A running process never re-reads a mounted ConfigMap: the file's digest sits in the hub's and
+    our Deployments' pod templates, so `helm upgrade` and `kubectl apply` roll them."""
+    def digests(path: Path) -> set[str]:
+        rendered = render(path)
+        found = {rendered.values["hub"]["annotations"]["notebooks-service/operator-file-sha256"]}
+        for deployment in (o for o in rendered.objects if o["kind"] == "Deployment"):
+            found.add(deployment["spec"]["template"]["metadata"]["annotations"][
+                "notebooks-service/operator-file-sha256"])
+        return found
+    before = digests(EXAMPLE)
+    changed = digests(operator_file(tmp_path, EXAMPLE.read_text().replace("amount = 500", "amount = 600")))
+    assert len(before) == len(changed) == 1 and before != changed

@@ -26,7 +26,7 @@ configure_hub(c, runtime)
 
 c.JupyterHub.spawner_class = KubeTokenSpawner
 c.KubeSpawner.namespace = NAMESPACE
-apply_singleuser(c, chart_values(runtime.config)["singleuser"])
+apply_singleuser(c, chart_values(runtime.config, config_digest="")["singleuser"])
 # the node agent's pod network: listen on the pod's own loopback address
 c.KubeSpawner.environment = {**c.Spawner.environment,
                              "POD_IP": {"valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}}

@@ -65,7 +65,7 @@ async def test_removing_the_files_deletes_the_secret(sink: SecretSink, admin_api
 
 @pytest.fixture(scope="module")
 def chart_role_only_kubeconfig(cluster: KubeCluster) -> str:
-    """A hub account bound to the chart's Role alone, without deploy/kubernetes/token-secrets-rbac.yaml."""
+    """A hub account bound to the chart's Role alone, without the rendered token Role."""
     return str(extra_hub_account(cluster.plane, "hub-chart-role-only"))
 
 

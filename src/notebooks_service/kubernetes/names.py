@@ -18,6 +18,9 @@ HUB_ACCESS_LABEL = "hub.jupyter.org/network-access-hub"
 """Pods with this label may reach the hub through the chart's network policy."""
 
 TOKEN_SECRETS_ROLE = "notebooks-token-secrets"
+CONFIG_DIGEST_ANNOTATION = "notebooks-service/operator-file-sha256"
+"""On the pods that read the operator file: a changed file changes their template, so an upgrade
+restarts them (a mounted ConfigMap's new content is never re-read by a running process)."""
 
 SERVICES = ("jwt", "tokens", "credits")
 """Our hub services, each a Deployment and a Service on Kubernetes."""

@@ -18,6 +18,7 @@ from notebooks_service.kubernetes.names import (
     CHART_HUB_API_URL,
     CHART_HUB_SECRET,
     CHART_HUB_SERVICE_ACCOUNT,
+    CONFIG_DIGEST_ANNOTATION,
     CONFIG_DIR,
     CONFIG_KEY,
     CONFIG_MAP,
@@ -71,7 +72,7 @@ def service_environment(config: OperatorConfig, service: str) -> list[dict[str, 
     return env
 
 
-def deployment(config: OperatorConfig, service: str, replicas: int) -> dict[str, Any]:
+def deployment(config: OperatorConfig, service: str, replicas: int, config_digest: str) -> dict[str, Any]:
     selector = labels(service)
     container = {
         "name": service,
@@ -88,7 +89,8 @@ def deployment(config: OperatorConfig, service: str, replicas: int) -> dict[str,
         "replicas": replicas,
         "selector": {"matchLabels": selector},
         "template": {
-            "metadata": {"labels": {**selector, HUB_ACCESS_LABEL: "true"}},
+            "metadata": {"labels": {**selector, HUB_ACCESS_LABEL: "true"},
+                         "annotations": {CONFIG_DIGEST_ANNOTATION: config_digest}},
             "spec": {"containers": [container], "automountServiceAccountToken": False,
                      "volumes": [{"name": "operator", "configMap": {"name": CONFIG_MAP}}]},
         },
@@ -120,12 +122,12 @@ def token_secrets_rbac() -> list[dict[str, Any]]:
     ]
 
 
-def service_objects(config: OperatorConfig, operator_text: str) -> list[dict[str, Any]]:
+def service_objects(config: OperatorConfig, operator_text: str, config_digest: str) -> list[dict[str, Any]]:
     """Everything to `kubectl apply -n <namespace>` next to the chart's release."""
     k8s = config.kubernetes
     replicas = {"jwt": k8s.jwt_replicas, "tokens": k8s.release_replicas, "credits": 1}
     enabled = [name for name in replicas if name != "credits" or config.credits.enabled]
     objects = [config_map(operator_text)]
     for name in enabled:
-        objects += [deployment(config, name, replicas[name]), service_object(name)]
+        objects += [deployment(config, name, replicas[name], config_digest), service_object(name)]
     return objects + token_secrets_rbac()

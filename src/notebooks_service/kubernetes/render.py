@@ -7,6 +7,7 @@ mounted from a ConfigMap). The operator's text is what the hub and the services 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ def render(path: Path) -> Rendered:
     config = load_config(path)
     check_deployable(config, str(path))
     text = path.read_text(encoding="utf-8")
-    return Rendered(values=chart_values(config), objects=service_objects(config, text))
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return Rendered(values=chart_values(config, digest), objects=service_objects(config, text, digest))
 
 
 class _Dumper(yaml.SafeDumper):

@@ -16,6 +16,7 @@ from notebooks_service.hub.config import START_TIMEOUT
 from notebooks_service.hub.placement import ServiceEndpoint
 from notebooks_service.kubernetes.config import SecretKeyRef
 from notebooks_service.kubernetes.names import (
+    CONFIG_DIGEST_ANNOTATION,
     CONFIG_DIR,
     CONFIG_MAP,
     CONFIG_PATH,
@@ -79,7 +80,7 @@ def without_name(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if key != "name"}
 
 
-def hub_values(config: OperatorConfig) -> dict[str, Any]:
+def hub_values(config: OperatorConfig, config_digest: str) -> dict[str, Any]:
     k8s = config.kubernetes
     services = {
         "jwt": hub_service_definition(service_url("jwt"), None),
@@ -91,6 +92,7 @@ def hub_values(config: OperatorConfig) -> dict[str, Any]:
         roles["credits"] = credits_role()
     return {
         "image": image(k8s.hub_image),
+        "annotations": {CONFIG_DIGEST_ANNOTATION: config_digest},
         "db": {"type": "postgres", "url": k8s.hub_database_url},
         "extraEnv": {
             CONFIG_ENV: CONFIG_PATH,
@@ -142,10 +144,11 @@ def cull_values(config: OperatorConfig) -> dict[str, Any]:
     return {"enabled": True, "timeout": k8s.cull_idle_seconds, "maxAge": k8s.cull_max_age_seconds}
 
 
-def chart_values(config: OperatorConfig) -> dict[str, Any]:
-    """The values file for `helm upgrade --install <release> jupyterhub/jupyterhub -f values.yaml`."""
+def chart_values(config: OperatorConfig, config_digest: str) -> dict[str, Any]:
+    """The values file for `helm upgrade --install <release> jupyterhub/jupyterhub -f values.yaml`;
+    `config_digest` identifies the operator file's text (`names.CONFIG_DIGEST_ANNOTATION`)."""
     return {
-        "hub": hub_values(config),
+        "hub": hub_values(config, config_digest),
         "singleuser": singleuser_values(config),
         "cull": cull_values(config),
     }
