@@ -1,20 +1,33 @@
 """The node agent behaves like a kubelet for what the hub relies on: a pod created through the API runs
 on its own address, sees its Secret volume at the container path, follows the Secret's changes, and
 stops when the pod is deleted. The container serves its mounted directory over HTTP, so the test sees
-exactly what a process in the pod sees."""
+exactly what a process in the pod sees.
+
+And like kube-proxy and cluster DNS for what our services' Deployments rely on: pods of the hub image run
+from the hub's environment, a Service spreads connections over the ready pods of a Deployment, pods reach
+Services (and a host process mapped as an external service) by name, a deleted pod gets no more
+connections and a Service without ready pods refuses them."""
 
 from __future__ import annotations
 
 import base64
+import http.server
 import ipaddress
+import itertools
+import json
 import stat
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import pytest
 from kubernetes_asyncio.client import ApiException, CoreV1Api, V1ObjectMeta, V1Secret
 
-from tests.kubernetes.cluster_session import NODE_NAME, SYNC_DELAY, KubeCluster
-from tests.kubernetes.hub_access import NAMESPACE
+from tests.kubernetes.cluster_session import HUB_ENV, HUB_IMAGE, NODE_NAME, SYNC_DELAY, KubeCluster
+from tests.kubernetes.hub_access import NAMESPACE, create
 from tests.kubernetes.pods import eventually, http_answer, pod_gone, read_pod, running_pod, served
 
 MOUNT = "/var/run/secrets/oidc"
@@ -110,3 +123,205 @@ async def test_what_the_agent_cannot_do_fails_the_pod_instead_of_half_running_it
     assert "volume host" in failed.status.message
     await admin_api.delete_namespaced_pod("host-path", NAMESPACE)
     await pod_gone(admin_api, NAMESPACE, "host-path")
+
+
+# A pod of the hub image answering who it is (pod name from its hostname, uid, the environment its python
+# runs from) and, at /fetch?url=..., what it gets from a URL itself: the pod's view of names and Services.
+# It listens on 0.0.0.0 as our services do; two replicas share the port, each on its own pod IP.
+WHOAMI = """
+import http.server, json, os, socket, sys, urllib.request
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        answer = {"pod": socket.gethostname(), "uid": os.getuid(), "prefix": sys.prefix}
+        if self.path.startswith("/fetch?url="):
+            url = urllib.parse.unquote(self.path.split("=", 1)[1])
+            try:
+                answer["fetched"] = urllib.request.urlopen(url, timeout=5).read().decode()
+            except OSError as error:
+                answer["error"] = repr(error)
+        body = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
+"""
+APP = "whoami"
+OTHER_NAMESPACE = "elsewhere"
+
+
+def whoami_objects(replicas: int) -> list[dict[str, Any]]:
+    """A Deployment shaped like our rendered ones (hub image, `python3`, the same security context and
+    resources, a named port) and a Service whose port 80 leads to the named port."""
+    labels = {"app.kubernetes.io/name": APP}
+    container = {
+        "name": APP, "image": f"{HUB_IMAGE}:0.1.0", "command": ["python3", "-c", WHOAMI],
+        "ports": [{"name": "http", "containerPort": 8000}],
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]}},
+    }
+    return [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": APP, "labels": labels},
+         "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                  "template": {"metadata": {"labels": labels},
+                               "spec": {"containers": [container], "automountServiceAccountToken": False,
+                                        "terminationGracePeriodSeconds": 1,
+                                        "hostAliases": [{"ip": "127.0.0.1", "hostnames": ["alias.test"]}]}}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": APP},
+         "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
+    ]
+
+
+def whoami_pods(client: httpx.Client) -> dict[str, str]:
+    """Name → pod IP of the Deployment's running pods that are not being deleted."""
+    pods = client.get(f"/api/v1/namespaces/{NAMESPACE}/pods",
+                      params={"labelSelector": f"app.kubernetes.io/name={APP}"}).json()["items"]
+    return {p["metadata"]["name"]: p["status"]["podIP"] for p in pods
+            if p["status"].get("phase") == "Running" and p["status"].get("podIP")
+            and "deletionTimestamp" not in p["metadata"]}
+
+
+def wait_for(probe: Any, what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := probe()):
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.2)
+    return result
+
+
+def answer(url: str) -> dict[str, Any]:
+    """One request on a connection of its own (the Service picks a pod per connection)."""
+    with httpx.Client(timeout=10) as client:
+        result: dict[str, Any] = client.get(url).raise_for_status().json()
+        return result
+
+
+def serving(pods: dict[str, str]) -> dict[str, str]:
+    """Waits until every pod's server answers on its pod IP (a started pod is ready before it listens)."""
+    for ip in pods.values():
+        wait_for(lambda ip=ip: not isinstance(_get(f"http://{ip}:8000/"), str), f"{ip}:8000 answering", 30)
+    return pods
+
+
+def _get(url: str) -> httpx.Response | str:
+    try:
+        return httpx.get(url, timeout=5)
+    except httpx.HTTPError as error:
+        return repr(error)
+
+
+@pytest.fixture(scope="module")
+def whoami(cluster: KubeCluster) -> Iterator[dict[str, str]]:
+    """The Deployment (2 replicas) and its Service; yields the running pods, name → IP."""
+    with cluster.plane.admin_client() as client:
+        for manifest in whoami_objects(2):
+            create(client, NAMESPACE, manifest)
+        pods = wait_for(lambda: (found if len(found := whoami_pods(client)) == 2 else None),
+                        "two whoami pods running")
+        yield serving(pods)
+        client.delete(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{APP}",
+                      params={"propagationPolicy": "Background"})
+        client.delete(f"/api/v1/namespaces/{NAMESPACE}/services/{APP}")
+
+
+def test_a_service_spreads_connections_over_the_pods_of_a_hub_image_deployment(
+        cluster: KubeCluster, whoami: dict[str, str]) -> None:
+    address = cluster.service_address(NAMESPACE, APP)
+    assert ipaddress.ip_address(address) in ipaddress.ip_network("127.11.0.0/16")
+    answers = [answer(f"http://{address}:80/") for _ in range(6)]
+    assert {a["pod"] for a in answers} == set(whoami), "both replicas answer through the Service"
+    assert all(a["pod"] != b["pod"] for a, b in itertools.pairwise(answers)), "round-robin"
+    assert {(a["uid"], a["prefix"]) for a in answers} == {(1000, str(HUB_ENV))}, \
+        "the hub image runs from the hub's environment, as runAsUser"
+    for name, ip in whoami.items():  # each replica listens on its own pod IP only
+        assert answer(f"http://{ip}:8000/")["pod"] == name
+
+
+def test_pods_find_services_by_name_through_their_hosts_file(cluster: KubeCluster,
+                                                              whoami: dict[str, str]) -> None:
+    name, ip = next(iter(whoami.items()))
+    for url in (f"http://{APP}/", f"http://{APP}.{NAMESPACE}.svc.cluster.local:80/"):
+        seen = answer(f"http://{ip}:8000/fetch?url={quote(url)}")
+        assert seen["pod"] == name and "error" not in seen, seen
+        assert json.loads(seen["fetched"])["pod"] in whoami
+
+    hosts = cluster.pod_hosts(NAMESPACE, name)
+    address = cluster.service_address(NAMESPACE, APP)
+    lines = hosts.read_text().splitlines()
+    assert f"{ip}\t{name}" in lines
+    fqdn = f"{APP}.{NAMESPACE}.svc"
+    assert f"{address}\t{APP} {APP}.{NAMESPACE} {fqdn} {fqdn}.cluster.local" in lines
+    assert "127.0.0.1\talias.test" in lines, "the pod's hostAliases"
+
+    with cluster.plane.admin_client() as client:  # a Service created later, in another namespace
+        create(client, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OTHER_NAMESPACE}})
+        create(client, OTHER_NAMESPACE, whoami_objects(0)[1])
+        other = cluster.service_address(OTHER_NAMESPACE, APP)
+        wait_for(lambda: f"{other}\t{APP}.{OTHER_NAMESPACE}" in hosts.read_text(),
+                 "the hosts file rewritten with the new Service", 10)
+        assert f"{other}\t{APP}\t" not in hosts.read_text(), "short names are the pod's own namespace's"
+        client.delete(f"/api/v1/namespaces/{OTHER_NAMESPACE}/services/{APP}")
+        wait_for(lambda: f"{APP}.{OTHER_NAMESPACE}" not in hosts.read_text(), "the Service's name gone", 10)
+
+
+class _Fixed(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = self.server.text.encode()  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def host_server(text: str) -> http.server.ThreadingHTTPServer:
+    """A process on the host (as the tests' hub is) answering `text` on 127.0.0.1."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Fixed)
+    server.text = text  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_an_external_service_leads_pods_and_the_host_to_a_host_process(cluster: KubeCluster,
+                                                                       whoami: dict[str, str]) -> None:
+    first, second = host_server("first hub"), host_server("second hub")
+    name, ip = next(iter(whoami.items()))
+    try:
+        address = cluster.set_external_service(NAMESPACE, "host-api", 8081, "127.0.0.1",
+                                               first.server_address[1])
+        from_pod = f"http://{ip}:8000/fetch?url={quote('http://host-api:8081/hub/api')}"
+        assert answer(from_pod).get("fetched") == "first hub"
+        assert httpx.get(f"http://{address}:8081/", timeout=5).text == "first hub"
+        assert f"{address}\thost-api host-api.{NAMESPACE}" in cluster.pod_hosts(NAMESPACE, name).read_text()
+
+        cluster.set_external_service(NAMESPACE, "host-api", 8081, "127.0.0.1", second.server_address[1])
+        assert answer(from_pod).get("fetched") == "second hub", "the mapping changed while pods run"
+    finally:
+        cluster.remove_external_service(NAMESPACE, "host-api", 8081)
+        first.shutdown()
+        second.shutdown()
+    wait_for(lambda: f"{NAMESPACE}/host-api" not in cluster.service_names(), "the mapping removed", 10)
+
+
+def test_a_deleted_pod_gets_no_connections_and_no_ready_pod_means_refused(cluster: KubeCluster,
+                                                                          whoami: dict[str, str]) -> None:
+    address = cluster.service_address(NAMESPACE, APP)
+    deleted = sorted(whoami)[0]
+    with cluster.plane.admin_client() as client:
+        client.delete(f"/api/v1/namespaces/{NAMESPACE}/pods/{deleted}").raise_for_status()
+        wait_for(lambda: client.get(f"/api/v1/namespaces/{NAMESPACE}/pods/{deleted}").status_code == 404,
+                 "the pod deleted", 30)
+        answers = {answer(f"http://{address}:80/")["pod"] for _ in range(6)}
+        assert deleted not in answers and answers <= set(whoami) | set(whoami_pods(client)), answers
+
+        client.patch(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{APP}/scale",
+                     json={"spec": {"replicas": 0}},
+                     headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+        wait_for(lambda: not client.get(f"/api/v1/namespaces/{NAMESPACE}/pods", params={
+            "labelSelector": f"app.kubernetes.io/name={APP}"}).json()["items"], "every pod gone", 30)
+    refused = _get(f"http://{address}:80/")
+    assert isinstance(refused, str), refused
+    assert any(kind in refused for kind in ("RemoteProtocolError", "ReadError", "ConnectError")), refused
