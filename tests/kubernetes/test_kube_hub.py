@@ -106,6 +106,18 @@ def spawn(api: httpx.Client, name: str, options: dict[str, Any]) -> dict[str, An
     return server
 
 
+def alice_with_her_token(stack: Stack, cluster: KubeCluster) -> tuple[str, httpx.Client, Path]:
+    """alice logged in, with her server started with the token mounted and the file in the pod: her
+    hub token, an API client with it, and the token file as the pod sees it."""
+    browser, _ = browser_login(stack, "alice")
+    token = hub_token(browser, stack, "alice")
+    api = hub_api(stack, token)
+    spawn(api, "alice", {"mount_access_token": True})
+    token_file = cluster.pod_volume(NAMESPACE, "jupyter-alice", "oidc-tokens") / "access_token"
+    wait_until(token_file.exists, 10 * SYNC_DELAY, what="the token file in the pod")
+    return token, api, token_file
+
+
 def xsrf_headers(browser: httpx.Client, prefix: str) -> dict[str, str]:
     return {"X-XSRFToken": browser.cookies.get("_xsrf", path=prefix) or ""}
 
@@ -168,12 +180,7 @@ def test_sharing_deletes_the_secret_and_the_file_leaves_the_pod(
         kube_stack: Stack, cluster: KubeCluster, kube: Kube) -> None:
     bob_browser, _ = browser_login(kube_stack, "bob")
     hub_token(bob_browser, kube_stack, "bob")
-    browser, _ = browser_login(kube_stack, "alice")
-    token = hub_token(browser, kube_stack, "alice")
-    api = hub_api(kube_stack, token)
-    spawn(api, "alice", {"mount_access_token": True})
-    token_file = cluster.pod_volume(NAMESPACE, "jupyter-alice", "oidc-tokens") / "access_token"
-    wait_until(token_file.exists, 10 * SYNC_DELAY, what="the token file in the pod")
+    token, api, token_file = alice_with_her_token(kube_stack, cluster)
 
     shared = api.post("/shares/alice/", json={"user": "bob"})
     assert shared.status_code == 200, shared.text
@@ -215,12 +222,7 @@ def test_a_chosen_profile_sizes_the_pod_and_credits_stop_it_at_zero(
 
 def test_seed_snippet_and_the_panel_in_a_pod_and_a_hub_restart_leaves_the_pod_running(
         kube_stack: Stack, cluster: KubeCluster, kube: Kube) -> None:
-    browser, _ = browser_login(kube_stack, "alice")
-    token = hub_token(browser, kube_stack, "alice")
-    api = hub_api(kube_stack, token)
-    spawn(api, "alice", {"mount_access_token": True})
-    token_file = cluster.pod_volume(NAMESPACE, "jupyter-alice", "oidc-tokens") / "access_token"
-    wait_until(token_file.exists, 10 * SYNC_DELAY, what="the token file in the pod")
+    token, api, _ = alice_with_her_token(kube_stack, cluster)
     server_url = f"{kube_stack.hub_url}/user/alice/"
 
     # the seeds' requests snippet, as written, in a kernel of the pod: the mounted token at /services/jwt
