@@ -49,6 +49,10 @@ def test_every_collected_test_has_exactly_one_tier(request: pytest.FixtureReques
     for item in tiers[FAST] + tiers[REAL_STACK]:
         marks = {mark.name for mark in item.iter_markers() if mark.name in (FAST, REAL_STACK)}
         assert len(marks) == 1, (item.nodeid, marks)
+    # whatever else was collected with this test: users of the service or of a browser are real-stack
+    starters = {item.nodeid for item in tiers[FAST] + tiers[REAL_STACK]
+                if {"stack", "browser", "token_stack", "cluster"} & set(item.fixturenames)}
+    assert starters <= real
 
 
 def test_the_guard_refuses_every_way_of_starting_a_process() -> None:
