@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from notebooks_service.kubernetes.config import KubernetesSection
 from notebooks_service.services.credits.config import CreditsSection
+from notebooks_service.zones.config import FederationSection, ZoneSection
 
 Port = Annotated[int, Field(ge=0, le=65535)]
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
@@ -182,9 +183,17 @@ class OperatorConfig(_Section):
     credits: CreditsSection = CreditsSection()
     isolation: IsolationSection = IsolationSection()
     kubernetes: KubernetesSection = KubernetesSection()
+    zone: ZoneSection = ZoneSection()
+    federation: FederationSection = FederationSection()
 
     @model_validator(mode="after")
     def _issuer_or_dev_idp(self) -> OperatorConfig:
         if not self.oidc.issuer and not self.dev_idp.enabled:
             raise ValueError("oidc.issuer is empty and dev_idp.enabled is false: no identity provider")
+        return self
+
+    @model_validator(mode="after")
+    def _zone_of_its_federation(self) -> OperatorConfig:
+        if self.federation.zones and not self.zone.name:
+            raise ValueError("federation.zones is set but zone.name is not: name this hub's zone")
         return self
