@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import time
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
@@ -36,7 +34,7 @@ from notebooks_service.services.credits.hub import CycleHub
 from notebooks_service.services.credits.ledger import Ledger
 from notebooks_service.services.credits.metrics import CreditsMetrics
 from notebooks_service.services.hub_api import HubApi
-from notebooks_service.services.lifeline import die_with_parent
+from notebooks_service.services.runner import HubServiceEnvironment, run_service, stop_requested
 
 log = logging.getLogger("notebooks_service.services.credits")
 
@@ -81,22 +79,17 @@ async def run_cycles(state: ServiceState, stop: asyncio.Event) -> None:
 
 
 async def serve() -> None:
+    env = HubServiceEnvironment.from_environ("/services/credits/", "http://127.0.0.1:8091")
     config = config_from_environment()
     settings = config.credits
     ledger = Ledger.open(settings.ledger_url(config.service.data_dir))
-    hub = HubApi(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/credits/")
+    hub = HubApi(env.api_url, env.api_token)
     state = ServiceState(ledger=ledger, settings=settings, hub=hub, metrics=CreditsMetrics(),
-                         prefix=prefix, hub_home=f"{os.environ.get('JUPYTERHUB_BASE_URL', '/')}hub/home",
+                         prefix=env.prefix, hub_home=f"{os.environ.get('JUPYTERHUB_BASE_URL', '/')}hub/home",
                          identities={})
-    url = urlsplit(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:8091"))
-    server = make_app(state).listen(url.port or 80, url.hostname or "127.0.0.1", xheaders=True)
-    log.info("credits service on %s%s, posting every %ds", url.geturl(), prefix, settings.posting_interval)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run_cycles(state, stop)
+    server = make_app(state).listen(env.port, env.host, xheaders=True)
+    log.info("credits service on %s, posting every %ds", env.url, settings.posting_interval)
+    await run_cycles(state, stop_requested())
     server.stop()
     await hub.aclose()
     ledger.close()
@@ -104,9 +97,5 @@ async def serve() -> None:
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("NOTEBOOKS_CREDITS_LOG_LEVEL", "INFO"),
-                        format="[%(levelname).1s %(asctime)s %(name)s] %(message)s")
-    logging.getLogger("tornado.access").setLevel(logging.WARNING)
-    die_with_parent()
-    asyncio.run(serve())
-    return 0
+    return run_service(serve, log, level=os.environ.get("NOTEBOOKS_CREDITS_LOG_LEVEL", "INFO"),
+                       quiet=("tornado.access",))

@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from notebooks_service.config.environment import CONFIG_ENV, config_from_environment
 from notebooks_service.config.load import ConfigError
 from notebooks_service.config.schema import OidcSection
+from notebooks_service.services.runner import HubServiceEnvironment
 
 
 class SettingsError(ValueError):
@@ -64,13 +64,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(str(e)) from None
     if not oidc.issuer:
         raise SettingsError("oidc.issuer is empty: the JWT API needs the issuer it trusts")
-    url = urlsplit(env.get("JUPYTERHUB_SERVICE_URL") or "http://127.0.0.1:8090")
-    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX") or "/services/jwt/"
+    hub = HubServiceEnvironment.from_environ("/services/jwt/", "http://127.0.0.1:8090", env)
     return Settings(
         oidc=oidc,
-        api_token=env["JUPYTERHUB_API_TOKEN"],
-        api_url=env["JUPYTERHUB_API_URL"].rstrip("/"),
-        prefix=prefix if prefix.endswith("/") else prefix + "/",
-        bind_host=url.hostname or "127.0.0.1",
-        bind_port=url.port or 80,
+        api_token=hub.api_token,
+        api_url=hub.api_url,
+        prefix=hub.prefix,
+        bind_host=hub.host,
+        bind_port=hub.port,
     )

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-import signal
-from urllib.parse import urlparse
 
 from tornado import web
 
 from notebooks_service.oidc.authorization import MalformedAuthorization, credentials
 from notebooks_service.services.hub_api import HubApi, HubUnavailable
-from notebooks_service.services.lifeline import die_with_parent
+from notebooks_service.services.runner import HubServiceEnvironment, run_service, stop_requested
 from notebooks_service.tokens.contract import RELEASE_AUTH_SCHEMES, RELEASE_ROUTE, refusal_answer
 from notebooks_service.tokens.release.core import HubView, Refusal, release
 
@@ -60,25 +56,18 @@ def make_app(hub: HubView, prefix: str) -> web.Application:
     ])
 
 
-async def serve(hub: HubApi, prefix: str, port: int, host: str) -> None:
+async def serve() -> None:
     """Serve until SIGINT or SIGTERM (the hub stops its services with them)."""
-    server = make_app(hub, prefix).listen(port, host)
-    log.info("Token release service listening on http://%s:%s%s", host, port, prefix)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    env = HubServiceEnvironment.from_environ("/services/tokens/")
+    hub = HubApi(env.api_url, env.api_token, timeout=10)
+    server = make_app(hub, env.prefix).listen(env.port, env.host)
+    log.info("Token release service listening on %s", env.url)
+    await stop_requested().wait()
     server.stop()
     await hub.aclose()
     log.info("Token release service stopped")
 
 
-def main() -> None:
+def main() -> int:
     """Run as a hub-managed service; the hub passes everything through JUPYTERHUB_* variables."""
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s")
-    hub = HubApi(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"], timeout=10)
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/tokens/")
-    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    die_with_parent()
-    asyncio.run(serve(hub, prefix, url.port or 80, url.hostname or "127.0.0.1"))
+    return run_service(serve, log)
