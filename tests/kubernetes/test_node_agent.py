@@ -150,36 +150,40 @@ APP = "whoami"
 OTHER_NAMESPACE = "elsewhere"
 
 
-def whoami_objects(replicas: int) -> list[dict[str, Any]]:
+def whoami_objects(replicas: int, app: str = APP) -> list[dict[str, Any]]:
     """A Deployment shaped like our rendered ones (hub image, `python3`, the same security context and
     resources, a named port) and a Service whose port 80 leads to the named port."""
-    labels = {"app.kubernetes.io/name": APP}
+    labels = {"app.kubernetes.io/name": app}
     container = {
-        "name": APP, "image": f"{HUB_IMAGE}:0.1.0", "command": ["python3", "-c", WHOAMI],
+        "name": app, "image": f"{HUB_IMAGE}:0.1.0", "command": ["python3", "-c", WHOAMI],
         "ports": [{"name": "http", "containerPort": 8000}],
+        "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 1},
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "allowPrivilegeEscalation": False,
                             "capabilities": {"drop": ["ALL"]}},
     }
     return [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": APP, "labels": labels},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app, "labels": labels},
          "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
                   "template": {"metadata": {"labels": labels},
                                "spec": {"containers": [container], "automountServiceAccountToken": False,
                                         "terminationGracePeriodSeconds": 1,
                                         "hostAliases": [{"ip": "127.0.0.1", "hostnames": ["alias.test"]}]}}}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": APP},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": app},
          "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
     ]
 
 
-def whoami_pods(client: httpx.Client) -> dict[str, str]:
-    """Name → pod IP of the Deployment's running pods that are not being deleted."""
+def ready(pod: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+
+
+def whoami_pods(client: httpx.Client, app: str = APP) -> dict[str, str]:
+    """Name → pod IP of the Deployment's ready pods that are not being deleted."""
     pods = client.get(f"/api/v1/namespaces/{NAMESPACE}/pods",
-                      params={"labelSelector": f"app.kubernetes.io/name={APP}"}).json()["items"]
+                      params={"labelSelector": f"app.kubernetes.io/name={app}"}).json()["items"]
     return {p["metadata"]["name"]: p["status"]["podIP"] for p in pods
-            if p["status"].get("phase") == "Running" and p["status"].get("podIP")
-            and "deletionTimestamp" not in p["metadata"]}
+            if ready(p) and "deletionTimestamp" not in p["metadata"]}
 
 
 def wait_for(probe: Any, what: str, timeout: float = 60) -> Any:
@@ -197,13 +201,6 @@ def answer(url: str) -> dict[str, Any]:
         return result
 
 
-def serving(pods: dict[str, str]) -> dict[str, str]:
-    """Waits until every pod's server answers on its pod IP (a started pod is ready before it listens)."""
-    for ip in pods.values():
-        wait_for(lambda ip=ip: not isinstance(_get(f"http://{ip}:8000/"), str), f"{ip}:8000 answering", 30)
-    return pods
-
-
 def _get(url: str) -> httpx.Response | str:
     try:
         return httpx.get(url, timeout=5)
@@ -217,9 +214,8 @@ def whoami(cluster: KubeCluster) -> Iterator[dict[str, str]]:
     with cluster.plane.admin_client() as client:
         for manifest in whoami_objects(2):
             create(client, NAMESPACE, manifest)
-        pods = wait_for(lambda: (found if len(found := whoami_pods(client)) == 2 else None),
-                        "two whoami pods running")
-        yield serving(pods)
+        yield wait_for(lambda: (found if len(found := whoami_pods(client)) == 2 else None),
+                       "two whoami pods ready (their readiness probe answered)")
         client.delete(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{APP}",
                       params={"propagationPolicy": "Background"})
         client.delete(f"/api/v1/namespaces/{NAMESPACE}/services/{APP}")
@@ -325,3 +321,29 @@ def test_a_deleted_pod_gets_no_connections_and_no_ready_pod_means_refused(cluste
     refused = _get(f"http://{address}:80/")
     assert isinstance(refused, str), refused
     assert any(kind in refused for kind in ("RemoteProtocolError", "ReadError", "ConnectError")), refused
+
+
+def test_a_pod_that_fails_its_readiness_probe_runs_but_gets_no_connections(cluster: KubeCluster) -> None:
+    """Its probe asks a port nobody listens on: Running, never Ready, and its Service refuses."""
+    deployment, service = whoami_objects(1, "unready")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["readinessProbe"] = {"tcpSocket": {"port": 9}, "periodSeconds": 1, "failureThreshold": 1}
+    path = f"/api/v1/namespaces/{NAMESPACE}/pods"
+    with cluster.plane.admin_client() as client:
+        create(client, NAMESPACE, deployment)
+        create(client, NAMESPACE, service)
+        try:
+            selector = {"labelSelector": "app.kubernetes.io/name=unready"}
+            pod = wait_for(lambda: next((p for p in client.get(path, params=selector).json()["items"]
+                                         if p["status"].get("phase") == "Running"), None), "the pod running")
+            address = cluster.service_address(NAMESPACE, "unready")
+            wait_for(lambda: not isinstance(_get(f"http://{pod['status']['podIP']}:8000/"), str),
+                     "its server listening", 30)
+            time.sleep(2)  # two more probe periods
+            pod = client.get(f"{path}/{pod['metadata']['name']}").json()
+            assert not ready(pod) and pod["status"]["containerStatuses"][0]["ready"] is False
+            assert isinstance(_get(f"http://{address}:80/"), str), "no ready pod: the Service refuses"
+        finally:
+            client.delete(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/unready",
+                          params={"propagationPolicy": "Background"})
+            client.delete(f"/api/v1/namespaces/{NAMESPACE}/services/unready")

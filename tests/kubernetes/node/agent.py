@@ -9,9 +9,9 @@ readiness and exit, and on deletion stops the process and removes the pod for go
 
 With a `ServiceProxy` (`services.py`) it also stands in for kube-proxy and cluster DNS.
 
-Left out on purpose: images, restarts, probes (a started container is ready, as for a pod without a
-readiness probe), resource limits (ignored), and any volume type other than Secret, ConfigMap,
-PersistentVolumeClaim and emptyDir (such pods fail with a message saying so).
+Left out on purpose: images, restarts, liveness and startup probes (readiness probes are run, see
+`probes.py`; without one a started container is ready), resource limits (ignored), and any volume type
+other than Secret, ConfigMap, PersistentVolumeClaim and emptyDir (such pods fail saying so).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from kubernetes_asyncio.client import (
     V1Preconditions,
 )
 
-from tests.kubernetes.node import pod_spec, sandbox
+from tests.kubernetes.node import pod_spec, probes, sandbox
 from tests.kubernetes.node.images import Images
 from tests.kubernetes.node.services import Endpoint, ServiceProxy, hosts_file, write_atomically
 from tests.kubernetes.node.volumes import NotReadyYet, PodVolumes, object_data, prepare
@@ -225,6 +225,8 @@ class NodeAgent:
 
     async def start(self, pod: V1Pod, running: RunningPod) -> None:
         container = pod.spec.containers[0]
+        running.labels = dict(pod.metadata.labels or {})
+        running.ports = {port.name: int(port.container_port) for port in container.ports or [] if port.name}
         try:
             if len(pod.spec.containers) != 1 or pod.spec.init_containers:
                 raise pod_spec.UnsupportedSpec("pods with more than one container")
@@ -238,13 +240,12 @@ class NodeAgent:
                                          HOST_IP, lookups)
             argv = pod_spec.command(container, env)
             argv[0] = sandbox.resolve(argv[0], env["PATH"])
+            probes.check_supported(container.readiness_probe)
         except pod_spec.UnsupportedSpec as error:
             log.error("pod %s/%s cannot run here: %s", running.namespace, running.name, error)
             await self.patch_status(running, {"phase": "Failed", "reason": "UnsupportedByNodeAgent",
                                               "message": str(error)})
             return
-        running.labels = dict(pod.metadata.labels or {})
-        running.ports = {port.name: int(port.container_port) for port in container.ports or [] if port.name}
         running.host_aliases = [(alias.ip, list(alias.hostnames or []))
                                 for alias in pod.spec.host_aliases or []]
         (running.directory / "etc").mkdir(exist_ok=True)
@@ -259,20 +260,53 @@ class NodeAgent:
                                         running.directory / "etc", pod.metadata.name),
                 stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=asyncio.subprocess.STDOUT, env=env,
                 start_new_session=True)
-        running.ready = True
+        running.ready = container.readiness_probe is None
         log.info("started pod %s/%s at %s (pid %s): %s", running.namespace, running.name, running.ip,
                  running.process.pid, " ".join(argv))
         stamp = now()
         await self.patch_status(running, {
             "phase": "Running", "hostIP": HOST_IP, "podIP": running.ip, "podIPs": [{"ip": running.ip}],
             "startTime": stamp,
-            "conditions": [{"type": kind, "status": "True", "lastTransitionTime": stamp}
-                           for kind in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
-            "containerStatuses": [{"name": container.name, "image": container.image or "", "imageID": "",
-                                   "ready": True, "started": True, "restartCount": 0,
-                                   "state": {"running": {"startedAt": stamp}}}]})
+            "conditions": self.conditions(running.ready, stamp),
+            "containerStatuses": [self.running_status(container, running.ready, stamp)]})
         running.tasks += [asyncio.create_task(self.resync(running)),
                           asyncio.create_task(self.report_exit(running, container.name, container.image))]
+        if container.readiness_probe is not None:
+            running.tasks.append(asyncio.create_task(self.probe(running, container, stamp)))
+
+    @staticmethod
+    def conditions(ready: bool, stamp: str) -> list[dict[str, str]]:
+        """A running pod's conditions, all of them (a patch replaces the list)."""
+        return [{"type": kind, "status": "True", "lastTransitionTime": stamp}
+                for kind in ("PodScheduled", "Initialized")] + [
+            {"type": kind, "status": str(ready), "lastTransitionTime": stamp}
+            for kind in ("ContainersReady", "Ready")]
+
+    @staticmethod
+    def running_status(container: Any, ready: bool, started: str) -> dict[str, Any]:
+        return {"name": container.name, "image": container.image or "", "imageID": "", "ready": ready,
+                "started": True, "restartCount": 0, "state": {"running": {"startedAt": started}}}
+
+    async def probe(self, running: RunningPod, container: Any, started: str) -> None:
+        """The readiness probe, run while the container runs: ready after a success, not ready after
+        `failureThreshold` failures in a row; each change goes to the pod's status (and so to the
+        Service stand-in, which forwards to ready pods only)."""
+        probe = container.readiness_probe
+        failures = 0
+        while running.process is not None and running.process.returncode is None:
+            if await probes.succeeds(probe, running.ip, running.ports):
+                failures, ready = 0, True
+            else:
+                failures += 1
+                ready = running.ready and failures < (probe.failure_threshold or 3)
+            if ready != running.ready and running.process.returncode is None:
+                running.ready = ready
+                log.info("pod %s/%s %s", running.namespace, running.name, "ready" if ready else "not ready")
+                stamp = now()
+                await self.patch_status(running, {
+                    "conditions": self.conditions(ready, stamp),
+                    "containerStatuses": [self.running_status(container, ready, started)]})
+            await asyncio.sleep(probes.period(probe))
 
     async def key_data(self, namespace: str, kind: str, name: str) -> dict[str, str]:
         data = await object_data(self.api, namespace, kind, name) or {}

@@ -229,9 +229,10 @@ class ServiceProxy:
             log.info("service %s/%s:%s: no ready pod, connection closed", *key)
             writer.close()
             return
-        try:
-            upstream_reader, upstream_writer = await asyncio.wait_for(asyncio.open_connection(*target),
-                                                                      CONNECT_TIMEOUT)
+        client = writer.get_extra_info("peername")[0]
+        try:  # from the client's own (loopback) address: the pod sees who called, as behind kube-proxy
+            upstream_reader, upstream_writer = await asyncio.wait_for(
+                asyncio.open_connection(*target, local_addr=(client, 0)), CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as error:
             log.info("service %s/%s:%s: %s:%s refused (%s)", *key, *target, error)
             writer.close()
