@@ -103,7 +103,7 @@ def test_secrets_are_references_never_values(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("change", "names"), [
     (("[dev_idp]\nenabled = false", "[dev_idp]\nenabled = true"), "dev_idp.enabled"),
-    (('public_url = "https://notebooks.example.org"', ""), "kubernetes.public_url"),
+    (('public_url = "https://eu-1.notebooks.example.org"', ""), "kubernetes.public_url"),
     (('database_url = "postgresql+psycopg://notebooks@postgres.notebooks.svc:5432/credits"', ""),
      "credits.database_url"),
 ])
@@ -167,10 +167,10 @@ def test_the_rendered_snippet_configures_the_chart_hub_like_notebooks_up(
     auth = c.NotebooksAuthenticator
     assert (auth.issuer, auth.client_id, auth.client_secret) == (
         "https://aai.egi.eu/auth/realms/egi", "notebooks-example", "from-the-secret")
-    assert auth.oauth_callback_url == "https://notebooks.example.org/hub/oauth_callback"
+    assert auth.oauth_callback_url == "https://eu-1.notebooks.example.org/hub/oauth_callback"
     assert auth.refresh_margin_fraction == 0.5
     services = {s["name"]: s for s in c.JupyterHub.services}
-    assert set(services) == {"jwt", "tokens", "credits", "cull-idle"}
+    assert set(services) == {"jwt", "tokens", "credits", "zones", "cull-idle"}
     assert services["jwt"]["api_token"] == "chart-token-jwt"  # the chart's token is kept
     assert services["jwt"]["url"] == "http://notebooks-jwt:8000"
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}

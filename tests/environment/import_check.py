@@ -15,7 +15,8 @@ import warnings
 import notebooks_service
 
 NOT_MODULES = {"notebooks_service.hub.jupyterhub_config"}
-OPTIONAL = {"notebooks_service.tokens.kubernetes": "kubespawner"}
+OPTIONAL = {"notebooks_service.tokens.kubernetes": "kubespawner",
+            "notebooks_service.kubernetes.hubconf": "kubespawner"}
 """Hub-side modules of an optional extra (`[kubernetes]`) -> the package the extra brings: checked
 only where that package is installed."""
 

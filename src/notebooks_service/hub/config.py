@@ -8,6 +8,7 @@ credits) from the config's sections and a `Placement`; `configure_hub` adds what
 
 from __future__ import annotations
 
+from importlib.resources import files
 from typing import Any
 
 from notebooks_service.auth.authenticator import NotebooksAuthenticator
@@ -23,6 +24,7 @@ from notebooks_service.launcher.runtime import Runtime
 from notebooks_service.services.credits.hubconf import CREDITS_COMMAND, configure_credits
 from notebooks_service.tokens.hub import RELEASE_COMMAND, configure_tokens
 from notebooks_service.tokens.local import LocalTokenSpawner
+from notebooks_service.zones.hubconf import ZONES_COMMAND, configure_zones
 
 START_TIMEOUT = 300
 """Seconds a server may take to start, including a wait for a start slot (a class starting at once)."""
@@ -58,6 +60,9 @@ def configure_authenticator(c: Any, oidc: OidcSection, placement: Placement, aut
 def configure_service(c: Any, config: OperatorConfig, placement: Placement) -> None:
     """Apply what every deployment shares to the JupyterHub config object `c`."""
     configure_authenticator(c, config.oidc, placement, config.service.auth_refresh_age)
+    # our page.html (zone, links, warnings) before the hub's own templates
+    paths = list(c.JupyterHub.template_paths) if "template_paths" in c.JupyterHub else []
+    c.JupyterHub.template_paths = [str(files(__package__).joinpath("templates")), *paths]
     c.Spawner.start_timeout = START_TIMEOUT
     c.Spawner.http_timeout = 60
     # Users may list themselves: `GET /users` answers with their own entry, as the seeds' example expects.
@@ -66,6 +71,7 @@ def configure_service(c: Any, config: OperatorConfig, placement: Placement) -> N
     configure_sharing(c)
     configure_tokens(c, config.tokens, placement.tokens)
     configure_credits(c, config.credits, placement.credits, placement.ledger_url)
+    configure_zones(c, config.zone, placement.zones)
 
 
 def local_placement(runtime: Runtime) -> Placement:
@@ -81,6 +87,8 @@ def local_placement(runtime: Runtime) -> Placement:
         tokens=ServiceEndpoint(url=f"http://127.0.0.1:{ports['tokens']}", command=RELEASE_COMMAND),
         credits=ServiceEndpoint(url=f"http://127.0.0.1:{config.credits.service_port or ports['credits']}",
                                 command=CREDITS_COMMAND, environment=service_environment),
+        zones=ServiceEndpoint(url=f"http://127.0.0.1:{ports['zones']}", command=ZONES_COMMAND,
+                              environment=service_environment),
         ledger_url=config.credits.ledger_url(runtime.data_dir),
     )
 

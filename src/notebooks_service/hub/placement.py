@@ -36,5 +36,6 @@ class Placement:
     jwt: ServiceEndpoint
     tokens: ServiceEndpoint
     credits: ServiceEndpoint
+    zones: ServiceEndpoint
     ledger_url: str = ""
     """The credits ledger's database URL (empty when credits are off)."""

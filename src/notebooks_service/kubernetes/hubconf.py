@@ -28,6 +28,7 @@ def kubernetes_placement(config: Any) -> Placement:
         jwt=ServiceEndpoint(url=service_url("jwt")),
         tokens=ServiceEndpoint(url=service_url("tokens")),
         credits=ServiceEndpoint(url=service_url("credits")),
+        zones=ServiceEndpoint(url=service_url("zones")),
         ledger_url=config.credits.database_url,
     )
 

@@ -22,8 +22,6 @@ CONFIG_DIGEST_ANNOTATION = "notebooks-service/operator-file-sha256"
 """On the pods that read the operator file: a changed file changes their template, so an upgrade
 restarts them (a mounted ConfigMap's new content is never re-read by a running process)."""
 
-SERVICES = ("jwt", "tokens", "credits")
-"""Our hub services, each a Deployment and a Service on Kubernetes."""
 
 
 def object_name(service: str) -> str:

@@ -30,13 +30,17 @@ from notebooks_service.kubernetes.names import (
     object_name,
 )
 from notebooks_service.kubernetes.values import from_secret
-from notebooks_service.services.credits.hubconf import ACCESS_SCOPE
+from notebooks_service.services.credits.hubconf import ACCESS_SCOPE as CREDITS_ACCESS
+from notebooks_service.zones.hubconf import ACCESS_SCOPE as ZONES_ACCESS
 
 MODULES = {
     "jwt": "notebooks_service.services.jwt",
     "tokens": "notebooks_service.tokens.release",
     "credits": "notebooks_service.services.credits",
+    "zones": "notebooks_service.zones",
 }
+PAGES = {"credits": CREDITS_ACCESS, "zones": ZONES_ACCESS}
+"""Services with pages users open in the browser (they log in through the hub): their access scope."""
 
 
 def config_map(operator_text: str) -> dict[str, Any]:
@@ -60,10 +64,11 @@ def service_environment(config: OperatorConfig, service: str) -> list[dict[str, 
     ]
     if service == "jwt":  # introspection of opaque tokens authenticates as the hub's client
         env.append({"name": CLIENT_SECRET_ENV, **from_secret(k8s.client_secret)})
-    if service == "credits":  # the credits page: users log in through the hub (OAuth)
-        scopes = json.dumps([ACCESS_SCOPE])
+    if service == "credits":
+        env.append({"name": "PGPASSWORD", **from_secret(k8s.database_password)})
+    if service in PAGES:  # users log in to its pages through the hub (OAuth)
+        scopes = json.dumps([PAGES[service]])
         env += [
-            {"name": "PGPASSWORD", **from_secret(k8s.database_password)},
             {"name": "JUPYTERHUB_CLIENT_ID", "value": f"service-{service}"},
             {"name": "JUPYTERHUB_OAUTH_CALLBACK_URL", "value": f"{prefix}oauth_callback"},
             {"name": "JUPYTERHUB_OAUTH_SCOPES", "value": scopes},
@@ -125,8 +130,9 @@ def token_secrets_rbac() -> list[dict[str, Any]]:
 def service_objects(config: OperatorConfig, operator_text: str, config_digest: str) -> list[dict[str, Any]]:
     """Everything to `kubectl apply -n <namespace>` next to the chart's release."""
     k8s = config.kubernetes
-    replicas = {"jwt": k8s.jwt_replicas, "tokens": k8s.release_replicas, "credits": 1}
-    enabled = [name for name in replicas if name != "credits" or config.credits.enabled]
+    replicas = {"jwt": k8s.jwt_replicas, "tokens": k8s.release_replicas, "credits": 1, "zones": 1}
+    wanted = {"credits": config.credits.enabled, "zones": bool(config.zone.name)}
+    enabled = [name for name in replicas if wanted.get(name, True)]
     objects = [config_map(operator_text)]
     for name in enabled:
         objects += [deployment(config, name, replicas[name], config_digest), service_object(name)]

@@ -28,6 +28,7 @@ from notebooks_service.services.credits.config import Profile
 from notebooks_service.services.credits.hubconf import credits_role, credits_service
 from notebooks_service.services.jwt.definition import hub_role_definition, hub_service_definition
 from notebooks_service.tokens.hub import release_role, release_service
+from notebooks_service.zones.hubconf import zones_role, zones_service
 
 GPU_RESOURCE = "nvidia.com/gpu"
 EXTRA_CONFIG = (
@@ -90,6 +91,9 @@ def hub_values(config: OperatorConfig, config_digest: str) -> dict[str, Any]:
     if config.credits.enabled:
         services["credits"] = credits_service(ServiceEndpoint(url=service_url("credits")))
         roles["credits"] = credits_role()
+    if config.zone.name:
+        services["zones"] = zones_service(ServiceEndpoint(url=service_url("zones")))
+        roles["zones"] = zones_role()
     return {
         "image": image(k8s.hub_image),
         "annotations": {CONFIG_DIGEST_ANNOTATION: config_digest},

@@ -22,8 +22,8 @@ from notebooks_service.config.environment import CONFIG_ENV
 from notebooks_service.config.schema import OperatorConfig
 from notebooks_service.hub.config import hub_client_secret
 from notebooks_service.isolation.hubconf import IsolationUnavailable, check_isolation, uses_accounts
-from notebooks_service.launcher.layout import write_private
-from notebooks_service.launcher.ports import ensure_free, free_port
+from notebooks_service.launcher.layout import DataDir, write_private
+from notebooks_service.launcher.ports import PortInUse, ensure_free, free_port
 from notebooks_service.launcher.processes import ManagedProcess, StartupError
 from notebooks_service.launcher.runtime import RUNTIME_ENV, Runtime
 from notebooks_service.oidc.discovery import DiscoveryError, discover
@@ -31,7 +31,28 @@ from notebooks_service.oidc.discovery import DiscoveryError, discover
 log = logging.getLogger("notebooks")
 
 MAX_RESTARTS_PER_MINUTE = 5
-SERVICE_NAMES = ("jwt", "tokens", "credits")
+SERVICE_NAMES = ("jwt", "tokens", "credits", "zones")
+
+
+def previous_runtime(layout: DataDir) -> Runtime | None:
+    """What the last start of this data dir decided, if it can be read."""
+    try:
+        return Runtime.load(layout.runtime_file)
+    except (OSError, ValueError):
+        return None
+
+
+def reuse_or_pick(port: int) -> int:
+    """The internal port of the last start when it is free again, else a new one. Servers kept
+    running across a restart (`keep_servers_on_shutdown`) call the hub's API and the token release
+    service at the ports they were started with."""
+    if port:
+        try:
+            ensure_free("127.0.0.1", port, "the previous start's port")
+            return port
+        except PortInUse:
+            log.info("port %d of the previous start is taken; picking another", port)
+    return free_port()
 
 
 def resolve_runtime(config: OperatorConfig) -> Runtime:
@@ -44,15 +65,17 @@ def resolve_runtime(config: OperatorConfig) -> Runtime:
     ensure_free(service.ip, service.port, "service.port")
     if config.dev_idp.enabled:
         ensure_free(service.ip, config.dev_idp.port, "dev_idp.port")
+    data_dir = Path(service.data_dir).expanduser().resolve()
+    before = previous_runtime(DataDir(data_dir))
     ports = {}
     for setting in ("hub_api_port", "proxy_api_port"):
         port = getattr(service, setting)
         if port:
             ensure_free("127.0.0.1", port, f"service.{setting}")
-        ports[setting] = port or free_port()
-    service_ports = {name: free_port() for name in SERVICE_NAMES}
+        ports[setting] = port or reuse_or_pick(getattr(before, setting, 0))
+    earlier = before.service_ports if before else {}
+    service_ports = {name: reuse_or_pick(earlier.get(name, 0)) for name in SERVICE_NAMES}
     issuer = config.oidc.issuer or f"http://{service.ip}:{config.dev_idp.port}"
-    data_dir = Path(service.data_dir).expanduser().resolve()
     return Runtime(config=config, data_dir=str(data_dir), issuer=issuer, service_ports=service_ports,
                    **ports)
 

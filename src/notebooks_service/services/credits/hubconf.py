@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from importlib.resources import files
 from typing import Any
 
 from notebooks_service.hub.declare import declare_role, declare_service, with_user_role_scopes
@@ -86,6 +85,5 @@ def configure_credits(c: Any, settings: CreditsSection, endpoint: ServiceEndpoin
     c.Spawner.oauth_client_allowed_scopes = [*allowed, ACCESS_SCOPE]
     section = bind_section(settings, ledger_url)
     c.SpawnOptionsMixin.option_sections.append(section)
-    c.JupyterHub.template_paths.insert(0, str(files(__package__).joinpath("templates")))  # before defaults
     c.JupyterHub.template_vars.update({"credits_url": PAGE_URL, "credits_warning": warning_for(section)})
     log.info("credits enabled at %s, ledger %s", PAGE_URL, ledger_url.split("@")[-1])
