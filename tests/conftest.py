@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.credits.postgres import PostgresServer, postgres_bin
 from tests.stack import Stack, make_stack
 from tests.tiers import (
     FAST,
@@ -100,3 +102,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     guard = session.config.stash.get(_GUARD, None)
     if guard is not None:
         guard.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (credits ledgers, zones sharing one ledger)."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed: apt-get install -y postgresql (scripts/test.sh does)")
+    # Not under pytest's tmp dir: the `postgres` user must be able to reach it.
+    parent = Path(tempfile.mkdtemp(prefix="credits-pg-"))
+    parent.chmod(0o755)
+    server = PostgresServer(bin_dir, parent / "pg")
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(parent, ignore_errors=True)

@@ -44,7 +44,7 @@ PROCESS_FIXTURES: Mapping[str, frozenset[object] | None] = {
     "conftest.py::browser": None,                    # Chromium, through Playwright's driver
     "auth/conftest.py::idp_stack": None,
     "credits/conftest.py::credits_stack": None,
-    "credits/conftest.py::postgres": None,
+    "conftest.py::postgres": None,
     "credits/conftest.py::ledger_url": frozenset({"postgresql"}),  # asks for `postgres` when run
     "idp/conftest.py::idp": None,                    # the development IdP as its own process
     "idp/conftest.py::start_idp": None,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,26 +10,11 @@ import httpx
 import pytest
 
 from notebooks_service.services.credits.ledger import Ledger
-from tests.credits.postgres import PostgresServer, postgres_bin
+from tests.credits.postgres import PostgresServer
 from tests.credits.stack_config import USERS, credits_sections
 from tests.stack import Stack, make_stack, wait_until
 
 _databases = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        pytest.fail("PostgreSQL is not installed: apt-get install -y postgresql (scripts/test.sh does)")
-    # Not under pytest's tmp dir: the `postgres` user must be able to reach it.
-    parent = Path(tempfile.mkdtemp(prefix="credits-pg-"))
-    parent.chmod(0o755)
-    server = PostgresServer(bin_dir, parent / "pg")
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -88,6 +88,16 @@ class DevUser(_Section):
     groups: list[str] = []
 
 
+class DevClient(_Section):
+    """Another hub registered at the development IdP, e.g. a second zone trying a federation on one
+    machine (its `oidc.issuer` is this IdP's URL, its `oidc.client_id` and secret these)."""
+
+    client_id: Annotated[str, Field(min_length=1)]
+    client_secret: Annotated[str, Field(min_length=16)]
+    redirect_uris: Annotated[list[Annotated[str, Field(pattern=r"^https?://")]], Field(min_length=1)]
+    """Its `<public URL>/hub/oauth_callback`."""
+
+
 def _default_users() -> list[DevUser]:
     return [
         DevUser(username="alice", email="alice@example.org", name="Alice Demo",
@@ -110,6 +120,8 @@ class DevIdpSection(_Section):
     cli_access_token_format: Literal["jwt", "opaque"] = "jwt"
     """Access tokens `notebooks token` gets: opaque ones exercise token introspection."""
     users: list[DevUser] = Field(default_factory=_default_users)
+    clients: list[DevClient] = []
+    """Other hubs this IdP serves (besides the one it runs beside)."""
 
     @model_validator(mode="after")
     def _unique_usernames(self) -> DevIdpSection:

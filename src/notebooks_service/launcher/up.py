@@ -102,6 +102,7 @@ def idp_settings(runtime: Runtime) -> dict[str, object]:
                 "grant_types": ["password", "refresh_token"],
                 "access_token_format": config.dev_idp.cli_access_token_format,
             },
+            *(client.model_dump() for client in config.dev_idp.clients),
         ],
     }
 
