@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from notebooks_service.launcher.layout import DataDir
 from notebooks_service.config.environment import CONFIG_ENV
+from notebooks_service.launcher.layout import DataDir
 from notebooks_service.services.credits.ledger import Ledger
 from tests.stack import Stack, browser_login, hub_api, hub_token, wait_until
 
