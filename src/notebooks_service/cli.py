@@ -1,5 +1,6 @@
 """The `notebooks` command: `notebooks up` runs the service, `notebooks kubernetes` renders it for
-Kubernetes, `notebooks token` prints an access token."""
+Kubernetes, `notebooks token` prints an access token, `notebooks servers` lists, starts and stops your
+servers in every zone and shows your credits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from notebooks_service.client.args import add_servers_parser
 from notebooks_service.config.load import ConfigError, load_config
 from notebooks_service.launcher.ports import PortInUse
 from notebooks_service.launcher.processes import StartupError
@@ -44,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--password", help="the user's password (prompted for when omitted)")
     token.add_argument("--data-dir", default="notebooks-data",
                        help="data dir of the running service (default: notebooks-data)")
+
+    add_servers_parser(commands)
     return parser
 
 
@@ -82,6 +86,10 @@ def _run(args: argparse.Namespace) -> int:
         return run(load_config(args.config, _up_overrides(args)))
     if args.command == "kubernetes":
         return _render_kubernetes(args)
+    if args.command == "servers":
+        from notebooks_service.client.commands import run
+
+        return run(args)
     from notebooks_service.launcher.token import TokenError, fetch_token
 
     password = args.password if args.password is not None else getpass.getpass(
