@@ -48,13 +48,21 @@ class PostgresServer:
             self.user = pwd.getpwuid(os.geteuid()).pw_name
         self._run(str(self.bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", self.user,
                   "--no-sync", "-E", "UTF8")
+        self.resume()
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: clients see an outage until `resume`."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w",
+                  "stop")
+
+    def resume(self) -> None:
+        """Start the server on its data and port (after `start` made them, or after `pause`)."""
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.root / "data"), "-o", options,
                   "-l", str(self.root / "server.log"), "-w", "start")
 
     def stop(self) -> None:
-        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w",
-                  "stop")
+        self.pause()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:

@@ -2,50 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from notebooks_service.services.credits.config import CreditsSection, GroupGrant, Profile
 from notebooks_service.services.credits.cycle import accounting_cycle, cost
-from notebooks_service.services.credits.hub import ServerSnapshot
-from notebooks_service.services.credits.ledger import Ledger, NewEntry, balances, post, to_micro, verify
+from notebooks_service.services.credits.ledger import Ledger, to_micro, verify
 from notebooks_service.services.credits.models import Entry
+from tests.credits.fakes import T0, FakeHub, balance, fund, server
 
-T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SETTINGS = CreditsSection(
     enabled=True, posting_interval=60, grace_period=120, warning_thresholds=[900, 300],
     profiles={"small": Profile(price_per_hour=3.6), "big": Profile(price_per_hour=36, groups=["gpu"])},
     grants={"proj": GroupGrant(amount=10, wallet="project")}, unlimited_users=["admin"])
-
-
-@dataclass
-class FakeHub:
-    servers: list[ServerSnapshot] = field(default_factory=list)
-    stopped: list[tuple[str, str]] = field(default_factory=list)
-
-    async def active_servers(self) -> list[ServerSnapshot]:
-        return list(self.servers)
-
-    async def stop_server(self, user: str, name: str) -> None:
-        self.stopped.append((user, name))
-        self.servers = [s for s in self.servers if (s.user, s.name) != (user, name)]
-
-
-def server(user: str, ready: bool = True, groups: tuple[str, ...] = ("researchers",), **options: str
-           ) -> ServerSnapshot:
-    return ServerSnapshot(user=user, name="", started="2025-03-01T09:00:00Z", ready=ready,
-                          groups=groups, user_options=dict(options))
-
-
-def fund(ledger: Ledger, wallet: str, credits: float) -> None:
-    with ledger.session.begin() as s:
-        post(s, [NewEntry(time=T0, wallet=wallet, kind="adjustment", amount=to_micro(credits),
-                          actor="test", reason="funding")])
-
-
-def balance(ledger: Ledger, wallet: str) -> int:
-    with ledger.session() as s:
-        return balances(s, [wallet])[wallet]
 
 
 def test_cost_rounds_cumulatively() -> None:

@@ -22,7 +22,13 @@ from sqlalchemy import select
 
 from notebooks_service.services.credits.choices import candidate_wallets
 from notebooks_service.services.credits.config import CreditsSection
-from notebooks_service.services.credits.ledger import Ledger, balances, personal_wallet, to_credits
+from notebooks_service.services.credits.ledger import (
+    UNREACHABLE,
+    Ledger,
+    balances,
+    personal_wallet,
+    to_credits,
+)
 from notebooks_service.services.credits.models import RunningServer
 from notebooks_service.services.credits.status import WalletStatus, warning_text
 
@@ -67,7 +73,10 @@ class WarningBoard:
         while True:
             try:
                 await asyncio.to_thread(self.refresh)
-            except Exception:  # the ledger may be down for a while; pages then show no warning
+            except UNREACHABLE as e:  # an outage may last many intervals: one line each, no traceback
+                log.warning("credits ledger unreachable (%s); hub pages keep the last warnings read",
+                            type(e).__name__)
+            except Exception:
                 log.exception("cannot read credits warnings; trying again in %d s", interval)
             await asyncio.sleep(interval - (time.time() - interval / 2) % interval)
 

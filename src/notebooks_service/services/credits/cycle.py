@@ -1,11 +1,23 @@
-"""One accounting cycle: charge ready servers, expire and grant credits, warn, stop at zero after grace.
+"""One accounting cycle of one zone: charge ready servers, expire and grant credits, warn, stop at zero
+after grace.
 
 The work on the ledger happens in one database transaction, so a cycle killed at any point leaves
 either all of its postings or none. Each charge covers `[charged_until, now)` of one server start and
-is keyed by (server start, interval number): repeating a cycle within the same interval posts
+is keyed by (zone, server start, interval number): repeating a cycle within the same interval posts
 nothing twice, and the next cycle charges whatever a lost one did not. Only servers the hub reports
 `ready` are charged, from the first cycle that sees them ready: nothing while spawning, nothing for
 a start that fails.
+
+Several hubs (zones) may share one ledger. A zone's cycle reads, charges, stops for and removes only
+the `running_servers` rows of its own zone; wallets, their balances and the runway behind warnings
+are shared by all zones. On PostgreSQL the cycles of all zones take turns (an advisory lock held for
+the transaction), so two zones moving the same wallets or posting the same period's grant never
+deadlock or collide on a key; a cycle lasts well under a second even with thousands of servers.
+
+When the ledger cannot be reached, a cycle fails before it stops anything, and `charged_until`
+stays where the last posted charge left it: the first cycle after the outage charges the whole
+outage once. What the hub showed meanwhile is kept in `Sightings`, so that servers that started
+or stopped during the outage are charged for it too.
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from notebooks_service.services.credits.bulk import insert_rows, matching, update_rows
@@ -44,6 +56,11 @@ from notebooks_service.services.credits.ledger import (
 from notebooks_service.services.credits.models import RunningServer
 
 log = logging.getLogger(__name__)
+
+
+CYCLE_LOCK = int.from_bytes(b"credits")
+"""The PostgreSQL advisory lock the cycles of all zones sharing a ledger take turns on (any fixed
+number would do; this one spells the service's name)."""
 
 
 class Hub(Protocol):
@@ -74,6 +91,46 @@ def cost(price: int, ready_since: datetime, start: datetime, end: datetime) -> i
     return upto(end) - upto(start)
 
 
+def interval_of(t: datetime, seconds: int) -> int:
+    """The posting interval `t` falls in, counted from the Unix epoch, so every zone agrees."""
+    return int(t.timestamp() // seconds)
+
+
+def session_key(zone: str, server: ServerSnapshot) -> str:
+    """The `running_servers` key of one start of a server in `zone`. A hub that is not a zone keeps
+    the bare key, so a ledger written before zones existed goes on charging the same rows."""
+    return f"{zone}:{server.key}" if zone else server.key
+
+
+@dataclass
+class Sighting:
+    server: ServerSnapshot
+    first: datetime
+    last: datetime
+
+
+@dataclass
+class Sightings:
+    """The ready servers that cycles saw while their ledger work failed, until a cycle settles.
+
+    The hub still answers during a ledger outage. Without this memory, the first cycle after it would
+    only know the servers running then: one started during the outage would be charged from that
+    cycle on, and one stopped during it would lose its time since the last posted charge. A service
+    restarted during an outage starts with an empty memory and has exactly that gap.
+    """
+
+    seen: dict[str, Sighting] = field(default_factory=dict)
+    """Session key (`session_key`) -> when it was first and last seen ready."""
+
+    def record(self, zone: str, servers: Iterable[ServerSnapshot], now: datetime) -> None:
+        for server in servers:
+            key = session_key(zone, server)
+            if key in self.seen:
+                self.seen[key].last = now
+            else:
+                self.seen[key] = Sighting(server, now, now)
+
+
 def _choice_for(settings: CreditsSection, server: ServerSnapshot) -> Choice | None:
     """The server's profile and wallet; if they became invalid (config changed), the defaults."""
     wallets = candidate_wallets(settings, server.user, server.groups, [server.user_options.get("wallet", "")])
@@ -101,6 +158,7 @@ class Tracked:
     ready_since: datetime
     charged_until: datetime
     empty_since: datetime | None = None
+    zone: str = ""
 
 
 TABLE = RunningServer.__table__
@@ -108,31 +166,44 @@ TRACKED = select(*(TABLE.c[f.name] for f in fields(Tracked)))
 """The rows in `Tracked`'s field order: positional construction is much cheaper than keywords."""
 
 
-def _track(session: Session, settings: CreditsSection, servers: list[ServerSnapshot], now: datetime
-           ) -> list[Tracked]:
-    """Rows for exactly the ready servers: gone ones are dropped, new ones start being charged now."""
-    seen = {s.key: s for s in servers}
-    rows = {r.server: r for r in (Tracked(*row) for row in session.execute(TRACKED))}
-    gone = [key for key in rows if key not in seen]
-    for where in matching(session, TABLE.c.server, gone):
+def _track(session: Session, settings: CreditsSection, seen: dict[str, ServerSnapshot], now: datetime,
+           zone: str, sighted: dict[str, Sighting]) -> tuple[list[Tracked], list[Tracked]]:
+    """Rows for exactly the zone's ready servers, and the zone's rows of servers now gone (deleted).
+
+    New servers are charged from now, or from when a failed cycle first saw them."""
+    found = session.execute(TRACKED.where(TABLE.c.zone == zone))
+    rows = {r.server: r for r in (Tracked(*row) for row in found)}
+    gone = [row for key, row in rows.items() if key not in seen]
+    for where in matching(session, TABLE.c.server, [row.server for row in gone]):
         session.execute(delete(TABLE).where(where))
     fresh = []
     for key, server in seen.items():
         choice = None if key in rows else _choice_for(settings, server)
         if choice is None:
             continue
+        since = sighted[key].first if key in sighted else now
         rows[key] = Tracked(
             server=key, user=server.user, server_name=server.name, wallet=choice.wallet,
             profile=choice.profile, price=price_micro(settings.profiles[choice.profile]),
-            ready_since=now, charged_until=now)
+            ready_since=since, charged_until=since, zone=zone)
         fresh.append(rows[key])
     insert_rows(session, TABLE, [dict(vars(row)) for row in fresh])
-    return [rows[key] for key in seen if key in rows]
+    return [rows[key] for key in seen if key in rows], gone
 
 
 def _save(session: Session, rows: list[Tracked], column: str) -> None:
     """Write one column of `rows` back."""
     update_rows(session, TABLE, "server", column, [(r.server, getattr(r, column)) for r in rows])
+
+
+def _charge_entry(row: Tracked, until: datetime, interval: int) -> NewEntry:
+    """The charge for `row`'s ready time from `charged_until` to `until`, keyed by `interval`."""
+    return NewEntry(
+        time=until, wallet=row.wallet, kind="charge",
+        amount=-cost(row.price, row.ready_since, row.charged_until, until),
+        actor="credits", server=f"{row.user}/{row.server_name}", profile=row.profile,
+        seconds=(until - row.charged_until).total_seconds(), key=f"charge:{row.server}:{interval}",
+        zone=row.zone)
 
 
 def _charge(session: Session, rows: Iterable[Tracked], interval: int, seconds: int, now: datetime
@@ -144,14 +215,10 @@ def _charge(session: Session, rows: Iterable[Tracked], interval: int, seconds: i
     """
     pending: dict[str, tuple[Tracked, NewEntry]] = {}
     for row in rows:
-        if int(row.charged_until.timestamp() // seconds) >= interval:
+        if interval_of(row.charged_until, seconds) >= interval:
             continue
-        key = f"charge:{row.server}:{interval}"
-        pending[key] = (row, NewEntry(
-            time=now, wallet=row.wallet, kind="charge",
-            amount=-cost(row.price, row.ready_since, row.charged_until, now),
-            actor="credits", server=f"{row.user}/{row.server_name}", profile=row.profile,
-            seconds=(now - row.charged_until).total_seconds(), key=key))
+        entry = _charge_entry(row, now, interval)
+        pending[entry.key or ""] = (row, entry)
     posted = post(session, [entry for _, entry in pending.values()], skip_posted=False)
     charged = [pending[entry.key][0] for entry in posted if entry.key]
     for row in charged:
@@ -161,15 +228,50 @@ def _charge(session: Session, rows: Iterable[Tracked], interval: int, seconds: i
     return posted
 
 
+def _catch_up(session: Session, settings: CreditsSection, gone: list[Tracked], known: set[str],
+              sighted: dict[str, Sighting], zone: str) -> list[NewEntry]:
+    """Charges for the servers that failed cycles saw and that are gone now: a tracked one from its
+    `charged_until` to its last sighting, one both started and stopped during the outage from its
+    first sighting to its last. Keyed by the last sighting's interval, in which no cycle posted."""
+    seconds = settings.posting_interval
+    entries = []
+    for row in gone:
+        sighting = sighted.get(row.server)
+        if sighting and interval_of(row.charged_until, seconds) < interval_of(sighting.last, seconds):
+            entries.append(_charge_entry(row, sighting.last, interval_of(sighting.last, seconds)))
+    for key, sighting in sighted.items():
+        if key in known or interval_of(sighting.first, seconds) >= interval_of(sighting.last, seconds):
+            continue
+        server = sighting.server
+        choice = _choice_for(settings, server)
+        if choice is None:
+            continue
+        row = Tracked(server=key, user=server.user, server_name=server.name, wallet=choice.wallet,
+                      profile=choice.profile, price=price_micro(settings.profiles[choice.profile]),
+                      ready_since=sighting.first, charged_until=sighting.first, zone=zone)
+        entries.append(_charge_entry(row, sighting.last, interval_of(sighting.last, seconds)))
+    return post(session, entries)
+
+
+def _spending_elsewhere(session: Session, zone: str) -> dict[str, int]:
+    """Micro-credits per hour each wallet pays for servers of the other zones sharing the ledger."""
+    query = (select(TABLE.c.wallet, func.sum(TABLE.c.price)).where(TABLE.c.zone != zone)
+             .group_by(TABLE.c.wallet))
+    return {wallet: int(rate) for wallet, rate in session.execute(query)}
+
+
 def _enforce(session: Session, settings: CreditsSection, rows: list[Tracked], now: datetime,
-             report: CycleReport) -> None:
-    """Warnings from each wallet's runway; grace, then stop, for servers of wallets at zero."""
+             zone: str, report: CycleReport) -> None:
+    """Warnings from each wallet's runway at its spending in all zones; grace, then stop, for this
+    zone's servers of wallets at zero."""
     current = balances(session, {r.wallet for r in rows})
     rates: dict[str, int] = {}
     for row in rows:
         rates[row.wallet] = rates.get(row.wallet, 0) + row.price
+    elsewhere = _spending_elsewhere(session, zone)
     for wallet, rate in rates.items():
-        level = warning_level(runway_seconds(current[wallet], rate), settings.warning_thresholds)
+        level = warning_level(runway_seconds(current[wallet], rate + elsewhere.get(wallet, 0)),
+                              settings.warning_thresholds)
         if level is not None:
             report.warnings[wallet] = level
     changed = []
@@ -184,29 +286,47 @@ def _enforce(session: Session, settings: CreditsSection, rows: list[Tracked], no
     _save(session, changed, "empty_since")
 
 
-def settle(ledger: Ledger, settings: CreditsSection, servers: list[ServerSnapshot], now: datetime
-           ) -> CycleReport:
-    """The cycle's database work, in one transaction."""
+def settle(ledger: Ledger, settings: CreditsSection, servers: list[ServerSnapshot], now: datetime, *,
+           zone: str = "", sightings: Sightings | None = None) -> CycleReport:
+    """The cycle's database work for `zone`'s ready `servers`, in one transaction; once it has
+    committed, what failed cycles saw (`sightings`) is charged and forgotten."""
     report = CycleReport(running=len(servers))
-    interval = int(now.timestamp() // settings.posting_interval)
+    interval = interval_of(now, settings.posting_interval)
+    seen = {session_key(zone, s): s for s in servers}
+    sighted = dict(sightings.seen) if sightings is not None else {}
     with ledger.session.begin() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(CYCLE_LOCK)))
         report.expired = len(expire_due(session, now))
         report.granted = len(apply_grants(session, settings, ((s.user, s.groups) for s in servers), now))
-        rows = _track(session, settings, servers, now)
+        rows, gone = _track(session, settings, seen, now, zone, sighted)
         posted = _charge(session, rows, interval, settings.posting_interval, now)
+        known = set(seen) | {row.server for row in gone}
+        posted += _catch_up(session, settings, gone, known, sighted, zone)
         report.charges = len(posted)
         spent = report.spent_by_profile
         for entry in posted:
             spent[entry.profile] = spent.get(entry.profile, 0) - entry.amount
-        _enforce(session, settings, rows, now, report)
+        _enforce(session, settings, rows, now, zone, report)
+    if sightings is not None:
+        sightings.seen.clear()
     return report
 
 
-async def accounting_cycle(hub: Hub, ledger: Ledger, settings: CreditsSection, now: datetime
-                           ) -> CycleReport:
-    """Read the hub, settle the ledger, then stop the servers whose grace has run out."""
+async def accounting_cycle(hub: Hub, ledger: Ledger, settings: CreditsSection, now: datetime, *,
+                           zone: str = "", sightings: Sightings | None = None) -> CycleReport:
+    """Read the hub, settle the ledger, then stop the servers whose grace has run out.
+
+    When settling fails (the ledger is down), nothing is stopped and the ready servers are added to
+    `sightings` for the cycle that settles next."""
     servers = [s for s in await hub.active_servers() if s.ready]
-    report = await asyncio.to_thread(settle, ledger, settings, servers, now)
+    try:
+        report = await asyncio.to_thread(settle, ledger, settings, servers, now, zone=zone,
+                                         sightings=sightings)
+    except Exception:
+        if sightings is not None:
+            sightings.record(zone, servers, now)
+        raise
 
     async def stop(user: str, name: str) -> None:
         try:

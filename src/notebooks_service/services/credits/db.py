@@ -28,12 +28,19 @@ def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
+CONNECT_TIMEOUT = 5
+"""Seconds a connection attempt to PostgreSQL may take. The hub checks admission on its event loop,
+so while a ledger host does not answer at all, each start would otherwise hold every hub request for
+the system's TCP timeout (minutes) before it is refused."""
+
+
 def _connect_args(url: str) -> dict[str, Any]:
     """psycopg prepares a statement on its fifth use, and PostgreSQL may then plan it generically:
     `id IN (500 parameters)` becomes a linear search per row instead of a hash lookup, which made a
     cycle with 5,000 running servers three times slower. Custom plans keep the hash lookup."""
     if url.startswith("postgresql"):
-        return {"connect_args": {"options": "-c plan_cache_mode=force_custom_plan"}}
+        return {"connect_args": {"options": "-c plan_cache_mode=force_custom_plan",
+                                 "connect_timeout": CONNECT_TIMEOUT}}
     return {}
 
 

@@ -24,7 +24,7 @@ from tornado.iostream import StreamClosedError
 from notebooks_service.services.credits import queries
 from notebooks_service.services.credits.bodies import BodyError, parse_entry
 from notebooks_service.services.credits.config import CreditsSection
-from notebooks_service.services.credits.ledger import Ledger, NewEntry, to_credits, to_micro
+from notebooks_service.services.credits.ledger import UNREACHABLE, Ledger, NewEntry, to_credits, to_micro
 from notebooks_service.services.credits.metrics import CreditsMetrics
 from notebooks_service.services.credits.models import Entry
 from notebooks_service.services.credits.page import render_page
@@ -39,7 +39,8 @@ CSV_BATCH = 2000
 """Entries per query and per flushed chunk of the CSV export: memory stays flat however long the
 history, and each query is short."""
 CSV_COLUMNS = ("id", "time", "wallet", "kind", "amount", "actor", "reason", "server", "profile",
-               "seconds", "expires_at")
+               "seconds", "expires_at", "zone")
+"""`zone` last, so that spreadsheets reading the columns by position before zones existed still work."""
 
 T = TypeVar("T")
 
@@ -62,6 +63,8 @@ class ServiceState:
     prefix: str
     hub_home: str
     identities: dict[str, tuple[float, Caller]]
+    zone: str = ""
+    """This service's zone: admins' entries posted here carry it."""
 
 
 def entry_json(entry: Entry) -> dict[str, Any]:
@@ -69,7 +72,7 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "id": entry.id, "time": entry.time.isoformat(), "wallet": entry.wallet, "kind": entry.kind,
         "amount": to_credits(entry.amount), "actor": entry.actor, "reason": entry.reason,
         "server": entry.server, "profile": entry.profile, "seconds": entry.seconds,
-        "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
+        "expires_at": entry.expires_at.isoformat() if entry.expires_at else None, "zone": entry.zone,
     }
 
 
@@ -85,8 +88,14 @@ class CreditsHandler(HubOAuthenticated, web.RequestHandler):
         self.finish(json.dumps({"status": status_code, "message": message}))
 
     async def in_pool(self, work: Callable[..., T], *args: Any) -> T:
-        """Run ledger work in the thread pool: the event loop keeps serving while the database works."""
-        return await asyncio.to_thread(work, self.state.ledger, *args)
+        """Run ledger work in the thread pool: the event loop keeps serving while the database works.
+        An unreachable ledger is a 503 the caller may retry (the JupyterLab status bar does), not a 500."""
+        try:
+            return await asyncio.to_thread(work, self.state.ledger, *args)
+        except UNREACHABLE as e:
+            log.warning("credits ledger unreachable for %s: %s", self.request.path, type(e).__name__)
+            raise web.HTTPError(503, "the credits ledger cannot be reached right now; try again in a "
+                                "minute") from None
 
     async def caller(self) -> Caller:
         model = self.current_user
@@ -216,7 +225,8 @@ class EntriesHandler(CreditsHandler):
         days = body.expires_in_days or self.state.settings.grant_lifetime_days
         entry = NewEntry(time=now, wallet=wallet, kind=body.kind, amount=to_micro(body.amount),
                          actor=caller.name, reason=body.reason,
-                         expires_at=now + timedelta(days=days) if body.kind == "grant" else None)
+                         expires_at=now + timedelta(days=days) if body.kind == "grant" else None,
+                         zone=self.state.zone)
         await self.in_pool(queries.post_entry, entry)
         log.info("%s posted %s of %s to %s: %s", caller.name, body.kind, body.amount, wallet, body.reason)
         self.set_status(201)

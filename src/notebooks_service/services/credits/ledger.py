@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notebooks_service.services.credits.bulk import insert_rows, matching, update_rows
@@ -19,6 +20,10 @@ from notebooks_service.services.credits.models import MICRO, Entry, Wallet
 
 KIND_SIGNS = {"grant": 1, "refund": 1, "adjustment": 0, "charge": -1, "expiry": -1}
 """Entry kinds and the sign their amounts must have (0: either)."""
+
+UNREACHABLE = (OperationalError, InterfaceError)
+"""What the database driver raises when the ledger cannot be reached (server down, connection cut,
+SQLite locked past its timeout): callers that can wait for it say so instead of failing with a 500."""
 
 
 def personal_wallet(user: str) -> str:
@@ -53,6 +58,7 @@ class NewEntry:
     key: str | None = None
     expires_at: datetime | None = None
     lot_id: int | None = None
+    zone: str = ""
 
 
 def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:

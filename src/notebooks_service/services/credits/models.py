@@ -13,6 +13,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 MICRO = 1_000_000
 """Micro-credits per credit."""
 
+ZONE_LENGTH = 63
+"""Room for any DNS label, the longest a zone name could become (`zones.config.ZoneName` allows 32)."""
+
 Id = BigInteger().with_variant(Integer(), "sqlite")
 """SQLite only auto-increments INTEGER primary keys."""
 
@@ -75,6 +78,9 @@ class Entry(Base):
     """For grants: when what is left of this grant expires."""
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), unique=True, default=None)
     """For expiries: the grant that expired."""
+    zone: Mapped[str] = mapped_column(String(ZONE_LENGTH), default="", server_default="")
+    """The zone whose server a charge pays for, or whose service took an admin's entry; empty for
+    wallet-wide entries (periodic grants, expiries) and on a hub that is not a zone."""
 
 
 class RunningServer(Base):
@@ -83,7 +89,10 @@ class RunningServer(Base):
     __tablename__ = "running_servers"
 
     server: Mapped[str] = mapped_column(String(400), primary_key=True)
-    """`<user>/<server name>@<started>`: one row per start, so restarts are never confused."""
+    """`[<zone>:]<user>/<server name>@<started>`: one row per start, so restarts are never confused,
+    and per zone, so that zones sharing the ledger never take each other's rows."""
+    zone: Mapped[str] = mapped_column(String(ZONE_LENGTH), default="", server_default="", index=True)
+    """The zone whose accounting cycle charges this server; only that cycle reads or removes the row."""
     user: Mapped[str] = mapped_column(String(200), index=True)
     server_name: Mapped[str] = mapped_column(String(200), default="")
     wallet: Mapped[str] = mapped_column(String(300), index=True)

@@ -4,11 +4,15 @@ Runs in the hub process and reads the ledger directly (it is the single source o
 form and admission need no call to the service. Admission happens in `validate`, which the spawner
 runs for form and REST API starts alike; a refusal is an HTTP 402 whose HTML names the balance, the
 price and how to get more (the hub shows it on the spawn form or the spawn-pending page).
+
+While the ledger cannot be reached, admission cannot be checked: starts are refused with a 503 that
+says so, and the form says so instead of listing wallets. Running servers are not affected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -16,10 +20,12 @@ from tornado import web
 
 from notebooks_service.services.credits.choices import ChoiceError, choose, price_micro, runway_seconds
 from notebooks_service.services.credits.config import CreditsSection, Profile
-from notebooks_service.services.credits.ledger import Ledger, balances, to_credits
+from notebooks_service.services.credits.ledger import UNREACHABLE, Ledger, balances, to_credits
 from notebooks_service.services.credits.page import credits_text, templates
 from notebooks_service.services.credits.status import format_duration, refresh_grants, user_wallets
 from notebooks_service.spawner.options import SpawnOptionError
+
+log = logging.getLogger(__name__)
 
 GIB = 1024**3
 
@@ -31,6 +37,19 @@ class CreditsRefused(web.HTTPError):
         super().__init__(402, message)
         self.jupyterhub_message = message
         self.jupyterhub_html_message = html
+
+
+class CreditsUnavailable(web.HTTPError):
+    """A start refused because the ledger is unreachable: a 503 the user may retry, where an unhandled
+    database error would be a 500 that explains nothing."""
+
+    MESSAGE = ("Credits cannot be checked right now: the credits ledger is unreachable. Servers already "
+               "running keep running; please try to start again in a few minutes.")
+
+    def __init__(self) -> None:
+        super().__init__(503, self.MESSAGE)
+        self.jupyterhub_message = self.MESSAGE
+        self.jupyterhub_html_message = f'<p class="credits-refused">{self.MESSAGE}</p>'
 
 
 class CreditsOptionSection:
@@ -49,14 +68,21 @@ class CreditsOptionSection:
 
     def _wallets(self, user: str, groups: list[str]) -> tuple[list[str], dict[str, int]]:
         """The user's wallets and balances (blocking; the hub's user object stays on its thread)."""
-        refresh_grants(self.ledger(), self.settings, user, groups, datetime.now(UTC))
-        with self.ledger().session() as session:
-            wallets = user_wallets(session, self.settings, user, groups)
-            return wallets, balances(session, wallets)
+        try:
+            refresh_grants(self.ledger(), self.settings, user, groups, datetime.now(UTC))
+            with self.ledger().session() as session:
+                wallets = user_wallets(session, self.settings, user, groups)
+                return wallets, balances(session, wallets)
+        except UNREACHABLE as e:
+            log.warning("credits ledger unreachable while %s starts a server: %s", user, type(e).__name__)
+            raise CreditsUnavailable() from None
 
     async def form_html(self, spawner: Any) -> str:
         groups = {g.name for g in spawner.user.groups}
-        wallets, held = await asyncio.to_thread(self._wallets, spawner.user.name, sorted(groups))
+        try:
+            wallets, held = await asyncio.to_thread(self._wallets, spawner.user.name, sorted(groups))
+        except CreditsUnavailable as e:
+            return str(e.jupyterhub_html_message)
         profiles = self.settings.profiles_for(groups)
         if not profiles:
             return "<p>No server profile is available to your groups.</p>"
