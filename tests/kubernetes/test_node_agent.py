@@ -347,3 +347,35 @@ def test_a_pod_that_fails_its_readiness_probe_runs_but_gets_no_connections(clust
             client.delete(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/unready",
                           params={"propagationPolicy": "Background"})
             client.delete(f"/api/v1/namespaces/{NAMESPACE}/services/unready")
+
+
+def test_a_container_that_exits_is_restarted_in_its_pod(cluster: KubeCluster) -> None:
+    """`restartPolicy: Always` (the default, and a Deployment's): the first run exits 3, the second finds
+    its emptyDir's mark and serves, in the same pod, at the same address; the status says so."""
+    code = ("import os, sys\n"
+            "if not os.path.exists('/tmp/data/ran'):\n"
+            "    open('/tmp/data/ran', 'w').close()\n"
+            "    sys.exit(3)\n" + WHOAMI)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "comes-back"},
+           "spec": {"automountServiceAccountToken": False, "terminationGracePeriodSeconds": 1,
+                    "securityContext": {"runAsUser": 1000},
+                    "containers": [{"name": "main", "image": f"{HUB_IMAGE}:0.1.0",
+                                    "command": ["python3", "-c", code],
+                                    "volumeMounts": [{"name": "data", "mountPath": "/tmp/data"}]}],
+                    "volumes": [{"name": "data", "emptyDir": {}}]}}
+    path = f"/api/v1/namespaces/{NAMESPACE}/pods"
+    with cluster.plane.admin_client() as client:
+        client.post(path, json=pod).raise_for_status()
+        try:
+            restarted = wait_for(lambda: (p if (p := client.get(f"{path}/comes-back").json())["status"].get(
+                "containerStatuses", [{}])[0].get("restartCount") == 1 and ready(p) else None),
+                "the container restarted and ready", 30)
+            status = restarted["status"]["containerStatuses"][0]
+            assert status["lastState"]["terminated"]["exitCode"] == 3 and "running" in status["state"]
+            assert restarted["status"]["phase"] == "Running"
+            ip = restarted["status"]["podIP"]
+            served_by = wait_for(lambda: (r.json() if not isinstance(r := _get(f"http://{ip}:8000/"), str)
+                                          else None), "the second run serving", 30)
+            assert served_by["pod"] == "comes-back"
+        finally:
+            client.delete(f"{path}/comes-back")

@@ -9,9 +9,12 @@ readiness and exit, and on deletion stops the process and removes the pod for go
 
 With a `ServiceProxy` (`services.py`) it also stands in for kube-proxy and cluster DNS.
 
-Left out on purpose: images, restarts, liveness and startup probes (readiness probes are run, see
-`probes.py`; without one a started container is ready), resource limits (ignored), and any volume type
-other than Secret, ConfigMap, PersistentVolumeClaim and emptyDir (such pods fail saying so).
+A container of a pod with `restartPolicy: Always` (Deployments' pods) that exits is started again in
+the same pod after a short back-off, as the kubelet does; other pods end Succeeded or Failed.
+
+Left out on purpose: images, restarts under `OnFailure`, liveness and startup probes (readiness probes
+are run, see `probes.py`; without one a started container is ready), resource limits (ignored), and any
+volume type other than Secret, ConfigMap, PersistentVolumeClaim and emptyDir (such pods fail saying so).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ log = logging.getLogger(__name__)
 HOST_IP = "127.0.0.1"
 FIRST_POD_IP = ipaddress.ip_address("127.10.0.1")
 HEARTBEAT = 10.0
+BACKOFF_CAP = 10.0
+"""Longest wait before a restart (the kubelet doubles from 10 s up to 5 minutes; tests cannot wait that)."""
 POD_NETWORK = Path(__file__).resolve().parent / "pod_network"
 """On every pod's PYTHONPATH: its sitecustomize turns wildcard binds into binds to the pod IP."""
 
@@ -74,6 +79,9 @@ class RunningPod:
     volumes: PodVolumes | None = None
     gid: int = 0
     process: asyncio.subprocess.Process | None = None
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    restarts: int = 0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -252,27 +260,32 @@ class NodeAgent:
         self.write_hosts(running)
         env["PYTHONPATH"] = ":".join(filter(None, [str(POD_NETWORK), env.get("PYTHONPATH")]))
         env["NODE_AGENT_POD_IP"] = running.ip
-        log_path = running.directory / "container.log"
-        with log_path.open("ab") as output:
-            running.process = await asyncio.create_subprocess_exec(
-                *sandbox.container_argv(argv, running.volumes.mounts, uid, gid, groups,
-                                        container.working_dir, Images.filesystem(environment),
-                                        running.directory / "etc", pod.metadata.name),
-                stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=asyncio.subprocess.STDOUT, env=env,
-                start_new_session=True)
-        running.ready = container.readiness_probe is None
+        running.command = sandbox.container_argv(argv, running.volumes.mounts, uid, gid, groups,
+                                                 container.working_dir, Images.filesystem(environment),
+                                                 running.directory / "etc", pod.metadata.name)
+        running.env = env
+        stamp = await self.launch(running, container)
         log.info("started pod %s/%s at %s (pid %s): %s", running.namespace, running.name, running.ip,
-                 running.process.pid, " ".join(argv))
-        stamp = now()
+                 running.process.pid if running.process else None, " ".join(argv))
         await self.patch_status(running, {
             "phase": "Running", "hostIP": HOST_IP, "podIP": running.ip, "podIPs": [{"ip": running.ip}],
             "startTime": stamp,
             "conditions": self.conditions(running.ready, stamp),
-            "containerStatuses": [self.running_status(container, running.ready, stamp)]})
+            "containerStatuses": [self.running_status(container, running, running.ready, stamp)]})
         running.tasks += [asyncio.create_task(self.resync(running)),
-                          asyncio.create_task(self.report_exit(running, container.name, container.image))]
+                          asyncio.create_task(self.supervise(running, container, pod.spec.restart_policy))]
+
+    async def launch(self, running: RunningPod, container: Any) -> str:
+        """Start (or start again) the container's process and its readiness probe; the start time."""
+        with (running.directory / "container.log").open("ab") as output:
+            running.process = await asyncio.create_subprocess_exec(
+                *running.command, stdin=asyncio.subprocess.DEVNULL, stdout=output,
+                stderr=asyncio.subprocess.STDOUT, env=running.env, start_new_session=True)
+        running.ready = container.readiness_probe is None
+        stamp = now()
         if container.readiness_probe is not None:
             running.tasks.append(asyncio.create_task(self.probe(running, container, stamp)))
+        return stamp
 
     @staticmethod
     def conditions(ready: bool, stamp: str) -> list[dict[str, str]]:
@@ -283,29 +296,35 @@ class NodeAgent:
             for kind in ("ContainersReady", "Ready")]
 
     @staticmethod
-    def running_status(container: Any, ready: bool, started: str) -> dict[str, Any]:
-        return {"name": container.name, "image": container.image or "", "imageID": "", "ready": ready,
-                "started": True, "restartCount": 0, "state": {"running": {"startedAt": started}}}
+    def container_status(container: Any, running: RunningPod, ready: bool, state: dict[str, Any],
+                         last: dict[str, Any] | None = None) -> dict[str, Any]:
+        status = {"name": container.name, "image": container.image or "", "imageID": "", "ready": ready,
+                  "started": "running" in state, "restartCount": running.restarts, "state": state}
+        return status | ({"lastState": last} if last else {})
+
+    def running_status(self, container: Any, running: RunningPod, ready: bool,
+                       started: str) -> dict[str, Any]:
+        return self.container_status(container, running, ready, {"running": {"startedAt": started}})
 
     async def probe(self, running: RunningPod, container: Any, started: str) -> None:
         """The readiness probe, run while the container runs: ready after a success, not ready after
         `failureThreshold` failures in a row; each change goes to the pod's status (and so to the
         Service stand-in, which forwards to ready pods only)."""
-        probe = container.readiness_probe
+        probe, process = container.readiness_probe, running.process
         failures = 0
-        while running.process is not None and running.process.returncode is None:
+        while process is not None and process.returncode is None:
             if await probes.succeeds(probe, running.ip, running.ports):
                 failures, ready = 0, True
             else:
                 failures += 1
                 ready = running.ready and failures < (probe.failure_threshold or 3)
-            if ready != running.ready and running.process.returncode is None:
+            if ready != running.ready and process.returncode is None:
                 running.ready = ready
                 log.info("pod %s/%s %s", running.namespace, running.name, "ready" if ready else "not ready")
                 stamp = now()
                 await self.patch_status(running, {
                     "conditions": self.conditions(ready, stamp),
-                    "containerStatuses": [self.running_status(container, ready, started)]})
+                    "containerStatuses": [self.running_status(container, running, ready, started)]})
             await asyncio.sleep(probes.period(probe))
 
     async def key_data(self, namespace: str, kind: str, name: str) -> dict[str, str]:
@@ -335,23 +354,45 @@ class NodeAgent:
                 except (NotReadyYet, ApiException) as error:
                     log.warning("pod %s/%s: %s", running.namespace, running.name, error)
 
-    async def report_exit(self, running: RunningPod, name: str, image: str | None) -> None:
-        assert running.process is not None
-        code = await running.process.wait()
-        running.ready = False
-        if running.uid not in self.pods:
-            return  # stopped because the pod is being deleted
-        log.info("pod %s/%s exited with %s", running.namespace, running.name, code)
-        self.finished.add(running.uid)
-        stamp = now()
-        terminated = {"exitCode": code, "finishedAt": stamp, "reason": "Completed" if code == 0 else "Error"}
-        await self.patch_status(running, {
-            "phase": "Succeeded" if code == 0 else "Failed",
-            "conditions": [{"type": kind, "status": "False", "lastTransitionTime": stamp}
-                           for kind in ("ContainersReady", "Ready")],
-            "containerStatuses": [{"name": name, "image": image or "", "imageID": "", "ready": False,
-                                   "started": False, "restartCount": 0,
-                                   "state": {"terminated": terminated}}]})
+    async def supervise(self, running: RunningPod, container: Any, restart_policy: str | None) -> None:
+        """Wait for the container to exit: under `restartPolicy: Always` start it again after a back-off
+        (1, 2, 4... seconds, at most BACKOFF_CAP), reporting CrashLoopBackOff meanwhile; otherwise the
+        pod ends Succeeded or Failed with the exit code."""
+        while True:
+            assert running.process is not None
+            code = await running.process.wait()
+            running.ready = False
+            if running.uid not in self.pods:
+                return  # stopped because the pod is being deleted
+            log.info("pod %s/%s exited with %s", running.namespace, running.name, code)
+            stamp = now()
+            terminated = {"terminated": {"exitCode": code, "finishedAt": stamp,
+                                         "reason": "Completed" if code == 0 else "Error"}}
+            if restart_policy != "Always":
+                self.finished.add(running.uid)
+                await self.patch_status(running, {
+                    "phase": "Succeeded" if code == 0 else "Failed",
+                    "conditions": [{"type": kind, "status": "False", "lastTransitionTime": stamp}
+                                   for kind in ("ContainersReady", "Ready")],
+                    "containerStatuses": [self.container_status(container, running, False, terminated)]})
+                return
+            delay = min(2.0 ** running.restarts, BACKOFF_CAP)
+            waiting = {"waiting": {"reason": "CrashLoopBackOff",
+                                   "message": f"back-off {delay:.0f}s restarting failed container"}}
+            await self.patch_status(running, {
+                "conditions": self.conditions(False, stamp),
+                "containerStatuses": [self.container_status(container, running, False, waiting, terminated)]})
+            await asyncio.sleep(delay)
+            if running.uid not in self.pods:
+                return
+            running.restarts += 1
+            started = await self.launch(running, container)
+            log.info("restarted pod %s/%s (restart %s)", running.namespace, running.name, running.restarts)
+            await self.patch_status(running, {
+                "conditions": self.conditions(running.ready, started),
+                "containerStatuses": [self.container_status(container, running, running.ready,
+                                                            {"running": {"startedAt": started}},
+                                                            terminated)]})
 
     async def stop_process(self, running: RunningPod, grace: float) -> None:
         for task in running.tasks:
