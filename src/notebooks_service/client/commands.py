@@ -55,8 +55,9 @@ def table(rows: Sequence[Sequence[str]]) -> str:
 
 
 def duration(seconds: float | None) -> str:
+    """A wallet's runway; None means nothing draws on it (or it is unlimited)."""
     if seconds is None:
-        return "unlimited"
+        return "-"
     minutes = int(seconds // 60)
     if minutes < 1:
         return f"{max(int(seconds), 0)} s"
@@ -66,13 +67,15 @@ def duration(seconds: float | None) -> str:
 class Session:
     """What every command shares: the token, the HTTP client with its timeouts, the zones."""
 
-    def __init__(self, args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> None:
+    def __init__(self, args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.args = args
         self.out = out
         self.token: AccessToken = find_token(args.token_file, environ)
         self.token.check_not_expired()
         self.hub_url = hub_url(args.hub, environ)
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(args.timeout), follow_redirects=False)
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(args.timeout), follow_redirects=False,
+                                      transport=transport)
         self.federation: Federation | None = None
 
     async def zones(self) -> Federation:
@@ -137,7 +140,7 @@ async def list_servers(session: Session) -> int:
     if session.args.json:
         session.write_json({"zones": answers})
     else:
-        rows = [["ZONE", "SERVER", "STATUS", "PROFILE", "STARTED", "URL"]]
+        rows = [["ZONE", "SERVER", "STATUS", "PROFILE", "STARTED (UTC)", "URL"]]
         for answer in answers:
             zone = answer["zone"] or "-"
             if answer["status"] != "up":
@@ -208,7 +211,15 @@ async def stop_server(session: Session) -> int:
     args = session.args
     zone = (await session.zones()).pick(args.zone)
     api = session.api(zone)
-    user = str((await api.me())["name"])
+    model = await api.me()
+    user = str(model["name"])
+    if args.name not in (model.get("servers") or {}):
+        if args.json:
+            session.write_json({"zone": zone.name, "server": args.name, "stopped": True,
+                                "was_running": False})
+        else:
+            session.write(f"not running: {server_label(args.name)} in {zone.name or zone.url}\n")
+        return 0
     if not await api.stop(user, args.name):
         try:
             async with asyncio.timeout(args.wait):
@@ -218,7 +229,7 @@ async def stop_server(session: Session) -> int:
             raise OperationFailed(f"{zone.label}: the server is still stopping after {args.wait:g} s"
                                   ) from None
     if args.json:
-        session.write_json({"zone": zone.name, "server": args.name, "stopped": True})
+        session.write_json({"zone": zone.name, "server": args.name, "stopped": True, "was_running": True})
     else:
         session.write(f"stopped: {server_label(args.name)} in {zone.name or zone.url}\n")
     return 0
@@ -277,8 +288,9 @@ async def show_credits(session: Session) -> int:
 ACTIONS = {"list": list_servers, "start": start_server, "stop": stop_server, "credits": show_credits}
 
 
-async def _run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> int:
-    session = Session(args, environ, out)
+async def _run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
+               transport: httpx.AsyncBaseTransport | None) -> int:
+    session = Session(args, environ, out, transport)
     try:
         return await ACTIONS[args.action](session)
     finally:
@@ -286,10 +298,12 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None,
-        out: TextIO | None = None) -> int:
-    """Run `notebooks servers <action>`; a ClientError becomes its one logged line and exit status."""
+        out: TextIO | None = None, transport: httpx.AsyncBaseTransport | None = None) -> int:
+    """Run `notebooks servers <action>`; a ClientError becomes its one logged line and exit status.
+    The tests hand in `environ`, `out` and an in-process `transport` standing in for the zones."""
     try:
-        return asyncio.run(_run(args, os.environ if environ is None else environ, out or sys.stdout))
+        return asyncio.run(_run(args, os.environ if environ is None else environ, out or sys.stdout,
+                                transport))
     except ClientError as exc:
         log.error("%s", exc)
         return exc.exit_status
