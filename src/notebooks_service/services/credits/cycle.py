@@ -10,9 +10,9 @@ a start that fails.
 
 Several hubs (zones) may share one ledger. A zone's cycle reads, charges, stops for and removes only
 the `running_servers` rows of its own zone; wallets, their balances and the runway behind warnings
-are shared by all zones. On PostgreSQL the cycles of all zones take turns (an advisory lock held for
-the transaction), so two zones moving the same wallets or posting the same period's grant never
-deadlock or collide on a key; a cycle lasts well under a second even with thousands of servers.
+are shared by all zones. The cycles of all zones take turns on the ledger (`ledger.take_turn`), so
+two zones moving the same wallets or posting the same period's grant never deadlock or collide on a
+key; a cycle lasts well under a second even with thousands of servers.
 
 When the ledger cannot be reached, a cycle fails before it stops anything, and `charged_until`
 stays where the last posted charge left it: the first cycle after the outage charges the whole
@@ -52,15 +52,11 @@ from notebooks_service.services.credits.ledger import (
     balances,
     personal_wallet,
     post,
+    take_turn,
 )
 from notebooks_service.services.credits.models import RunningServer
 
 log = logging.getLogger(__name__)
-
-
-CYCLE_LOCK = int.from_bytes(b"credits")
-"""The PostgreSQL advisory lock the cycles of all zones sharing a ledger take turns on (any fixed
-number would do; this one spells the service's name)."""
 
 
 class Hub(Protocol):
@@ -295,8 +291,7 @@ def settle(ledger: Ledger, settings: CreditsSection, servers: list[ServerSnapsho
     seen = {session_key(zone, s): s for s in servers}
     sighted = dict(sightings.seen) if sightings is not None else {}
     with ledger.session.begin() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(select(func.pg_advisory_xact_lock(CYCLE_LOCK)))
+        take_turn(session)
         report.expired = len(expire_due(session, now))
         report.granted = len(apply_grants(session, settings, ((s.user, s.groups) for s in servers), now))
         rows, gone = _track(session, settings, seen, now, zone, sighted)

@@ -1,7 +1,9 @@
 """Periodic grants from the operator config: one per group, wallet and period, capped.
 
 A grant is keyed by (group, wallet, period number), so it is posted once per period however often
-users are looked at; periods count from the Unix epoch, so every service agrees on them.
+users are looked at; periods count from the Unix epoch, so every service agrees on them. The key
+names no zone: a wallet shared by zones gets its grant once, from whichever zone or hub sees a member
+first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from notebooks_service.services.credits.ledger import (
     personal_wallet,
     post,
     project_wallet,
+    take_turn,
     to_micro,
 )
 
@@ -48,6 +51,10 @@ def apply_grants(session: Session, settings: CreditsSection,
                  members: Iterable[tuple[str, Iterable[str]]], now: datetime) -> list[NewEntry]:
     """Post this period's grants not yet posted, each limited by its group's cap; the caller commits."""
     due = due_grants(settings, members, now)
+    known = existing_keys(session, due)
+    if all(key in known for key in due):
+        return []
+    take_turn(session)  # another zone or hub may be posting the same grants: look again in turn
     known = existing_keys(session, due)
     todo = [(key, *due[key]) for key in due if key not in known]
     if not todo:

@@ -26,6 +26,22 @@ UNREACHABLE = (OperationalError, InterfaceError)
 SQLite locked past its timeout): callers that can wait for it say so instead of failing with a 500."""
 
 
+SHARED_WRITES_LOCK = int.from_bytes(b"credits")
+"""The PostgreSQL advisory lock of `take_turn` (any fixed number would do; this one spells "credits")."""
+
+
+def take_turn(session: Session) -> None:
+    """Wait until no other transaction posts to shared wallets, and hold the turn until this one ends.
+
+    Zones sharing a ledger run their cycles at the same interval boundaries, and hubs post a new
+    member's grant when they first see them: without turns, two of them create the same wallet or
+    grant at once (one fails on the unique key) or move the same wallets in different orders (one
+    dies in a deadlock). PostgreSQL gets an advisory lock; SQLite already lets one writer at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(SHARED_WRITES_LOCK)))
+
+
 def personal_wallet(user: str) -> str:
     return f"user:{user}"
 
