@@ -379,3 +379,33 @@ def test_a_container_that_exits_is_restarted_in_its_pod(cluster: KubeCluster) ->
             assert served_by["pod"] == "comes-back"
         finally:
             client.delete(f"{path}/comes-back")
+
+
+def test_a_pod_waits_for_the_secret_key_its_env_names(cluster: KubeCluster) -> None:
+    """As with a kubelet, objects may come in any order: Pending with CreateContainerConfigError while
+    the key is missing, then the container runs with the value (it exits 0 only if it got it)."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "needs-key"},
+           "spec": {"automountServiceAccountToken": False, "restartPolicy": "Never",
+                    "securityContext": {"runAsUser": 1000},
+                    "containers": [{"name": "main", "image": f"{HUB_IMAGE}:0.1.0", "command": [
+                        "python3", "-c", "import os, sys; sys.exit(os.environ['API_TOKEN'] != 's3cret')"],
+                        "env": [{"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {
+                            "name": "later", "key": "hub.services.jwt.apiToken"}}}]}]}}
+    path = f"/api/v1/namespaces/{NAMESPACE}"
+    with cluster.plane.admin_client() as client:
+        client.post(f"{path}/pods", json=pod).raise_for_status()
+        try:
+            waiting = wait_for(lambda: (p if (p := client.get(f"{path}/pods/needs-key").json())["status"].get(
+                "containerStatuses") else None), "the pod waiting for its key", 30)
+            assert waiting["status"]["phase"] == "Pending"
+            state = waiting["status"]["containerStatuses"][0]["state"]["waiting"]
+            assert state["reason"] == "CreateContainerConfigError", state
+            assert "hub.services.jwt.apiToken" in state["message"], state
+            client.post(f"{path}/secrets", json={"metadata": {"name": "later"}, "stringData": {
+                "hub.services.jwt.apiToken": "s3cret"}}).raise_for_status()
+            done = wait_for(lambda: (p if (p := client.get(f"{path}/pods/needs-key").json())["status"].get(
+                "phase") in ("Succeeded", "Failed") else None), "the container to run and exit", 30)
+            assert done["status"]["phase"] == "Succeeded", done["status"]
+        finally:
+            client.delete(f"{path}/pods/needs-key")
+            client.delete(f"{path}/secrets/later")

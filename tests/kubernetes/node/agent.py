@@ -242,10 +242,7 @@ class NodeAgent:
             running.gid = groups[0] if groups else 0
             environment = self.images.environment(container.image)
             running.volumes = await self.wait_for_volumes(pod, running)
-            lookups = {ref: await self.key_data(pod.metadata.namespace, *ref)
-                       for ref in pod_spec.env_references(container)}
-            env = pod_spec.container_env(pod, container, self.images.variables(environment), running.ip,
-                                         HOST_IP, lookups)
+            env = await self.wait_for_env(pod, container, running, self.images.variables(environment))
             argv = pod_spec.command(container, env)
             argv[0] = sandbox.resolve(argv[0], env["PATH"])
             probes.check_supported(container.readiness_probe)
@@ -326,6 +323,25 @@ class NodeAgent:
                     "conditions": self.conditions(ready, stamp),
                     "containerStatuses": [self.running_status(container, running, ready, started)]})
             await asyncio.sleep(probes.period(probe))
+
+    async def wait_for_env(self, pod: V1Pod, container: Any, running: RunningPod,
+                           base: dict[str, str]) -> dict[str, str]:
+        """The container's environment, once every key it refers to exists (Pending meanwhile, with the
+        kubelet's CreateContainerConfigError, re-tried every `sync_delay` seconds)."""
+        said = ""
+        while True:
+            lookups = {ref: await self.key_data(pod.metadata.namespace, *ref)
+                       for ref in pod_spec.env_references(container)}
+            try:
+                return pod_spec.container_env(pod, container, base, running.ip, HOST_IP, lookups)
+            except pod_spec.MissingConfig as missing:
+                if str(missing) != said:
+                    said = str(missing)
+                    log.info("pod %s/%s waits: %s", running.namespace, running.name, missing)
+                    waiting = {"waiting": {"reason": "CreateContainerConfigError", "message": said}}
+                    await self.patch_status(running, {"phase": "Pending", "containerStatuses": [
+                        self.container_status(container, running, False, waiting)]})
+            await asyncio.sleep(self.sync_delay)
 
     async def key_data(self, namespace: str, kind: str, name: str) -> dict[str, str]:
         data = await object_data(self.api, namespace, kind, name) or {}

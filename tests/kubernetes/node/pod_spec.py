@@ -17,6 +17,11 @@ class UnsupportedSpec(Exception):
     """A pod asks for something the node agent does not implement: it fails instead of half-running."""
 
 
+class MissingConfig(Exception):
+    """The env refers to a Secret or ConfigMap key that does not exist (yet): as the kubelet, the pod
+    waits (CreateContainerConfigError) and is tried again, so objects may be created in any order."""
+
+
 def expand(text: str, env: dict[str, str]) -> str:
     """Kubernetes' `$(VAR)` expansion: defined variables are replaced, `$$` escapes, others stay."""
     def replace(match: re.Match[str]) -> str:
@@ -59,7 +64,7 @@ def container_env(pod: V1Pod, container: V1Container, base: dict[str, str], pod_
             if ref.key in data:
                 env[var.name] = data[ref.key]
             elif not ref.optional:
-                raise UnsupportedSpec(f"{kind} {ref.name} has no key {ref.key}")
+                raise MissingConfig(f"{kind} {ref.name} has no key {ref.key}")
         else:
             raise UnsupportedSpec(f"env {var.name}: valueFrom other than fieldRef or key references")
     return env
