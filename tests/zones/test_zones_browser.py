@@ -34,9 +34,10 @@ def test_a_user_picks_a_zone_and_sees_their_servers(federation: Federation, brow
         page.wait_for_url(f"{eu1.hub_url}/hub/**")
         nav = page.locator("#zones-nav")
         assert nav.inner_text().strip() == "Zone EU 1"
+        assert "You are working in zone EU 1" in page.locator("#zone-here").inner_text()
         page.screenshot(path=artifacts / "zones-hub-home.png")
 
-        nav.click()
+        page.locator("#zone-here a").click()
         page.wait_for_url(f"{eu1.hub_url}/services/zones/home")
         rows = {row.get_attribute("data-zone"): row for row in page.locator("#zones tbody tr").all()}
         assert list(rows) == ["eu-1", "eu-2", "eu-3"]
