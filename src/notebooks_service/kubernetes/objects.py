@@ -85,6 +85,9 @@ def deployment(config: OperatorConfig, service: str, replicas: int, config_diges
         "command": ["python3", "-m", MODULES[service]],
         "env": service_environment(config, service),
         "ports": [{"name": "http", "containerPort": SERVICE_PORT}],
+        # the Service sends connections only to pods that listen (a service reads its config, migrates
+        # the ledger or discovers the IdP before it does)
+        "readinessProbe": {"tcpSocket": {"port": "http"}, "periodSeconds": 5},
         "volumeMounts": [{"name": "operator", "mountPath": CONFIG_DIR, "readOnly": True}],
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "allowPrivilegeEscalation": False,
