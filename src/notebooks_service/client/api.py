@@ -1,6 +1,7 @@
 """One zone's JWT API (`<zone>/services/jwt`) as the client uses it, with bounded waits everywhere.
 
-Every call has the command's timeout; a zone that does not answer in time, or whose JWT service
+Every call has the command's timeout (starts, stops and progress streams at least the hub's own
+slowness allows); a zone that does not answer in time, or whose JWT service
 answers that its hub or identity provider is unreachable (502, 503, 504), raises ZoneDown, and a
 refused token raises ZoneRefused, both naming the zone. Other answers are the hub's, returned as they
 are for the command to judge.
@@ -28,6 +29,9 @@ CREDITS_STATUS = "/services/credits/api/status"
 UNAVAILABLE = (502, 503, 504)
 STREAM_READ_TIMEOUT = 30.0
 """Longest silence accepted on a progress stream; the hub sends a keepalive every 8 s."""
+SLOW_ANSWER_TIMEOUT = 30.0
+"""Least wait for the answer to a start or a stop: the hub holds those requests for up to its
+`slow_spawn_timeout` or `slow_stop_timeout` (10 s by default) before answering 202."""
 CREDITS_TOKEN_SECONDS = 60
 CREDITS_TOKEN_NOTE = "notebooks servers credits (revoked after use)"
 
@@ -57,10 +61,15 @@ class ZoneApi:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token.value}"}
 
-    def _unreachable(self, exc: httpx.HTTPError) -> ZoneDown:
+    def _timeout(self, least: float) -> httpx.Timeout:
+        """The command's timeout, with reads allowed at least `least` seconds."""
+        configured = self._http.timeout
+        return httpx.Timeout(configured.connect, read=max(least, configured.read or 0))
+
+    def _unreachable(self, exc: httpx.HTTPError, timeout: httpx.Timeout | None = None) -> ZoneDown:
         if isinstance(exc, httpx.TimeoutException):
-            read = self._http.timeout.read
-            return ZoneDown(f"{self.zone.label} did not answer within {read:g} s")
+            waited = (timeout or self._http.timeout).read
+            return ZoneDown(f"{self.zone.label} did not answer within {waited:g} s")
         return ZoneDown(f"{self.zone.label} does not answer: {exc or type(exc).__name__}")
 
     def _check(self, response: httpx.Response, refusals: tuple[int, ...] = (401,)) -> httpx.Response:
@@ -76,12 +85,14 @@ class ZoneApi:
         return response
 
     async def call(self, method: str, path: str, *, json_body: Any = None,
-                   refusals: tuple[int, ...] = (401,)) -> httpx.Response:
+                   refusals: tuple[int, ...] = (401,), slow: bool = False) -> httpx.Response:
+        """One request; `slow` for a start or stop, which the hub answers late by design."""
+        timeout = self._timeout(SLOW_ANSWER_TIMEOUT) if slow else self._http.timeout
         try:
             response = await self._http.request(method, self._url(path), headers=self._headers(),
-                                                json=json_body)
+                                                json=json_body, timeout=timeout)
         except httpx.HTTPError as exc:
-            raise self._unreachable(exc) from None
+            raise self._unreachable(exc, timeout) from None
         log.debug("%s %s %s -> %s", self.zone.name or "-", method, path, response.status_code)
         return self._check(response, refusals)
 
@@ -94,14 +105,14 @@ class ZoneApi:
         return dict(response.json())
 
     async def start(self, user: str, server: str, options: dict[str, Any]) -> None:
-        response = await self.call("POST", server_path(user, server), json_body={"user_options": options})
+        response = await self.call("POST", server_path(user, server), json_body={"user_options": options},
+                                   slow=True)
         if response.status_code not in (201, 202):
             raise failed(self.zone, "start", hub_message(response))
 
     async def progress(self, user: str, server: str) -> AsyncIterator[dict[str, Any]]:
         """The spawn's progress events as the hub sends them (`data:` lines of its event stream)."""
-        timeout = httpx.Timeout(self._http.timeout.connect, read=max(STREAM_READ_TIMEOUT,
-                                                                     self._http.timeout.read or 0))
+        timeout = self._timeout(STREAM_READ_TIMEOUT)
         try:
             async with self._http.stream("GET", self._url(server_path(user, server) + "/progress"),
                                          headers=self._headers(), timeout=timeout) as response:
@@ -113,11 +124,11 @@ class ZoneApi:
                     if line.startswith("data:"):
                         yield json.loads(line[5:])
         except httpx.HTTPError as exc:
-            raise self._unreachable(exc) from None
+            raise self._unreachable(exc, timeout) from None
 
     async def stop(self, user: str, server: str) -> bool:
         """Ask the zone to stop the server; True when it stopped at once, False while it stops."""
-        response = await self.call("DELETE", server_path(user, server))
+        response = await self.call("DELETE", server_path(user, server), slow=True)
         if response.status_code not in (202, 204):
             raise failed(self.zone, "stop", hub_message(response))
         return response.status_code == 204

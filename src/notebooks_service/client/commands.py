@@ -168,8 +168,9 @@ async def start_server(session: Session) -> int:
     options: dict[str, Any] = {"mount_access_token": bool(args.mount_token)}
     if args.profile:
         options["profile"] = args.profile
+    log.info("%s: starting %s's server %s (profile %s)", zone.label, user, server_label(args.name),
+             args.profile or "default")
     await api.start(user, args.name, options)
-    log.info("%s: starting %s's server %s", zone.label, user, server_label(args.name))
     try:
         async with asyncio.timeout(args.wait):
             ready = await follow(session, api, user, args.name)
