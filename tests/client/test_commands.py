@@ -200,3 +200,11 @@ def test_output_never_carries_the_token(two_zones: FakeFederation,
     outputs: list[Any] = [servers(two_zones, action, "--json", token=token)[1]
                           for action in ("list", "stop", "credits")]
     assert token not in "".join(outputs) + caplog.text
+
+
+def test_credits_off_makes_no_hub_token() -> None:
+    single = FakeFederation([FakeZone("hub")], directory=False)
+    status, out = servers(single, "credits", "--json", hub="http://hub.test")
+    assert status == 0
+    assert json.loads(out) == {"zones": [{"zone": None, "url": "http://hub.test", "status": "off"}]}
+    assert not [r for r in single.requests if r[1].endswith("/tokens")]

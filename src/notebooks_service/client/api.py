@@ -157,15 +157,23 @@ class ZoneApi:
                 log.warning("%s; the credits token %s expires within %d s anyway", exc, created["id"],
                             CREDITS_TOKEN_SECONDS)
 
-    async def credits_status(self, hub_token: str) -> dict[str, Any] | None:
-        """The user's wallets as the zone's credits service reports them; None when credits are off."""
+    async def has_credits(self) -> bool:
+        """Whether the zone runs the credits service, asked without credentials: the service refuses
+        (403), while a hub without it redirects the path to its own 404 page. Asked first, so that no
+        hub token is made for nothing."""
+        try:
+            response = await self._http.get(self.zone.url + CREDITS_STATUS)
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from None
+        return response.status_code in (200, 401, 403)
+
+    async def credits_status(self, hub_token: str) -> dict[str, Any]:
+        """The user's wallets as the zone's credits service reports them."""
         try:
             response = await self._http.get(self.zone.url + CREDITS_STATUS,
                                             headers={"Authorization": f"token {hub_token}"})
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
-        if response.status_code == 404:
-            return None
         self._check(response)
         if response.status_code != 200:
             raise failed(self.zone, "read the credits", hub_message(response))

@@ -241,6 +241,8 @@ async def stop_server(session: Session) -> int:
 async def zone_credits(session: Session, zone: Zone) -> dict[str, Any]:
     api = session.api(zone)
     try:
+        if not await api.has_credits():
+            return {"zone": zone.name, "url": zone.url, "status": "off"}
         user = str((await api.me())["name"])
         async with api.short_hub_token(user) as hub_token:
             status = await api.credits_status(hub_token)
@@ -248,8 +250,6 @@ async def zone_credits(session: Session, zone: Zone) -> dict[str, Any]:
         return {"zone": zone.name, "url": zone.url, "status": "failed", "error": str(exc)}
     except ClientError as exc:
         return problem(zone, exc)
-    if status is None:
-        return {"zone": zone.name, "url": zone.url, "status": "off"}
     return {"zone": zone.name, "url": zone.url, "status": "up", "user": status.get("user"),
             "wallets": status.get("wallets", []), "warning": status.get("warning", "")}
 
