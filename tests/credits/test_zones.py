@@ -8,18 +8,23 @@ say whose server they charged.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from itertools import pairwise
 
 import pytest
+from prometheus_client import generate_latest
 from sqlalchemy import select
 
 from notebooks_service.services.credits.config import CreditsSection, GroupGrant, Profile
 from notebooks_service.services.credits.cycle import CycleReport, accounting_cycle, session_key
+from notebooks_service.services.credits.handlers import CSV_COLUMNS, csv_chunk, entry_json
 from notebooks_service.services.credits.hub import ServerSnapshot
 from notebooks_service.services.credits.ledger import Ledger, to_micro, verify
+from notebooks_service.services.credits.metrics import CreditsMetrics
 from notebooks_service.services.credits.models import Entry, RunningServer
 from notebooks_service.services.credits.status import refresh_grants
 from tests.credits.fakes import T0, FakeHub, balance, fund, server
@@ -131,6 +136,25 @@ def test_a_grant_asked_for_by_many_at_once_is_posted_once(postgres: PostgresServ
         assert balance(ledger, "user:erin") == to_micro(50)
     finally:
         ledger.close()
+
+
+def test_the_entries_api_the_csv_export_and_the_metrics_name_the_zone() -> None:
+    charge = Entry(id=7, time=T0, wallet="user:alice", kind="charge", amount=-to_micro(0.06),
+                   actor="credits", reason="", server="alice/", profile="small", seconds=60.0,
+                   key="charge:eu-2:alice/@2025-03-01T09:00:00Z:24129780", expires_at=None, zone="eu-2")
+    assert entry_json(charge)["zone"] == "eu-2"
+    (row,) = csv.reader(io.StringIO(csv_chunk([charge])))
+    assert dict(zip(CSV_COLUMNS, row, strict=True))["zone"] == "eu-2"
+    assert CSV_COLUMNS[-1] == "zone", "columns read by position before zones keep their place"
+
+    metrics = CreditsMetrics("eu-2")
+    metrics.record(CycleReport(spent_by_profile={"small": to_micro(0.06)}, stopped=[("bob", "")]), 0.02)
+    sample = metrics.registry.get_sample_value
+    assert sample("credits_spent_total", {"zone": "eu-2", "profile": "small"}) == 0.06
+    assert sample("credits_servers_stopped_total", {"zone": "eu-2"}) == 1
+    assert sample("credits_cycle_duration_seconds_count", {"zone": "eu-2"}) == 1
+    assert sample("credits_cycle_failures_total", {"zone": "eu-2"}) == 0  # present before any failure
+    assert b'zone=""' in generate_latest(CreditsMetrics().registry)  # a hub that is not a zone
 
 
 @pytest.mark.parametrize("zone", ["", "eu-1"])
