@@ -100,6 +100,8 @@ def session_key(zone: str, server: ServerSnapshot) -> str:
 
 @dataclass
 class Sighting:
+    """A server failed cycles saw ready: as the hub last described it, and when."""
+
     server: ServerSnapshot
     first: datetime
     last: datetime
