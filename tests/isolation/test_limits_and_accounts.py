@@ -10,21 +10,10 @@ import httpx
 import pytest
 
 from tests.isolation.conftest import Tenant
+from tests.seeds import REQUESTS_SNIPPET
 from tests.stack import Stack, browser_login, hub_api, hub_token, verify_with_jwks, wait_until
 
-SEED_SNIPPET = """
-import requests
-
-api_url = "{hub_url}/services/jwt"
-
-r = requests.get(api_url + "/users",
-    headers={{
-        "Authorization": "Bearer {{}}".format(open("/var/run/secrets/oidc/access_token").read())
-    }}
-)
-
-r.raise_for_status()
-users = r.json()
+SEED_SNIPPET = REQUESTS_SNIPPET + """
 print(json.dumps({{"users": users, "token": open("/var/run/secrets/oidc/access_token").read(),
                   "egi": open("/var/run/secrets/egi.eu/access_token").read(),
                   "env": open(os.environ["OIDC_ACCESS_TOKEN_FILE"]).read()}}))

@@ -20,6 +20,7 @@ from tests.conftest import DEMO_USERS
 from tests.kernel import run_in_kernel
 from tests.kubernetes.cluster_session import SYNC_DELAY, KubeCluster
 from tests.kubernetes.hub_access import NAMESPACE
+from tests.seeds import REQUESTS_SNIPPET
 from tests.stack import (
     Stack,
     browser_login,
@@ -30,7 +31,6 @@ from tests.stack import (
     verify_with_jwks,
     wait_until,
 )
-from tests.tokens.test_seed_snippets import REQUESTS_SNIPPET
 
 LIFETIME = 20
 """Seconds an access token lives: short, so that the test sees the mounted file refreshed."""

@@ -25,6 +25,7 @@ import jwt
 import pytest
 
 from tests.kernel import run_in_kernel
+from tests.seeds import REQUESTS_SNIPPET
 from tests.stack import Stack, stop_server
 from tests.tokens.conftest import Session, login, server_environ, spawn, token_dir
 
@@ -85,21 +86,6 @@ inputs = [
 """
 """Only `skip_caps=True` differs from the seed: without it the constructor fetches the service's
 capabilities from d4science.org."""
-
-REQUESTS_SNIPPET = """
-import requests
-
-api_url = "{hub_url}/services/jwt"
-
-r = requests.get(api_url + "/users",
-    headers={{
-        "Authorization": "Bearer {{}}".format(open("/var/run/secrets/oidc/access_token").read())
-    }}
-)
-
-r.raise_for_status()
-users = r.json()
-"""
 
 
 def seed_paths(stack: Stack, code: str) -> str:

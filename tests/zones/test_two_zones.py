@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from notebooks_service.launcher.token import fetch_token
+from tests.seeds import REQUESTS_SNIPPET
 from tests.stack import (
     DEMO_PASSWORD,
     Stack,
@@ -18,7 +19,6 @@ from tests.stack import (
     stop_server,
     wait_until,
 )
-from tests.tokens.test_seed_snippets import REQUESTS_SNIPPET
 from tests.zones.conftest import Federation
 
 

@@ -10,6 +10,7 @@ one machine and Kubernetes configure the hub with the same code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,18 @@ class ServiceEndpoint:
     """The process the hub runs for it; None when something else runs it (a Deployment, the launcher)."""
     environment: dict[str, str] = field(default_factory=dict)
     """Environment the hub gives the process it runs."""
+
+    def hub_service(self, name: str, *, pages: bool = False) -> dict[str, Any]:
+        """The `c.JupyterHub.services` entry for the service `name` here. `pages`: users open its pages
+        in their browser and log in to them through the hub, with no confirmation page."""
+        entry: dict[str, Any] = {"name": name, "url": self.url, "display": False}
+        if pages:
+            entry["oauth_no_confirm"] = True
+        if self.command:
+            entry.update(command=self.command, environment=dict(self.environment))
+        if self.api_token:
+            entry["api_token"] = self.api_token
+        return entry
 
 
 @dataclass(frozen=True)

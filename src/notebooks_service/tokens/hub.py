@@ -28,12 +28,7 @@ RELEASE_COMMAND = [sys.executable, "-m", "notebooks_service.tokens.release"]
 def release_service(endpoint: ServiceEndpoint) -> dict[str, Any]:
     """The `c.JupyterHub.services` entry of the service at `/services/tokens`: a process the hub runs
     (one machine) or a Deployment's Service (Kubernetes)."""
-    entry: dict[str, Any] = {"name": SERVICE_NAME, "url": endpoint.url, "display": False}
-    if endpoint.command:
-        entry["command"] = endpoint.command
-    if endpoint.api_token:
-        entry["api_token"] = endpoint.api_token
-    return entry
+    return endpoint.hub_service(SERVICE_NAME)
 
 
 def release_role() -> dict[str, Any]:

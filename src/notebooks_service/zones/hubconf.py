@@ -25,13 +25,7 @@ ZONES_COMMAND = [sys.executable, "-m", "notebooks_service.zones"]
 
 
 def zones_service(endpoint: ServiceEndpoint) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": SERVICE_NAME, "url": endpoint.url, "oauth_no_confirm": True,
-                             "display": False}
-    if endpoint.command:
-        entry.update(command=endpoint.command, environment=dict(endpoint.environment))
-    if endpoint.api_token:
-        entry["api_token"] = endpoint.api_token
-    return entry
+    return endpoint.hub_service(SERVICE_NAME, pages=True)
 
 
 def zones_role() -> dict[str, Any]:

@@ -62,14 +62,8 @@ CREDITS_COMMAND = [sys.executable, "-m", "notebooks_service.services.credits"]
 
 def credits_service(endpoint: ServiceEndpoint) -> dict[str, Any]:
     """The `c.JupyterHub.services` entry: a process the hub runs (one machine) or a Deployment's
-    Service (Kubernetes). Users reach its page through OAuth without a confirmation page."""
-    entry: dict[str, Any] = {"name": SERVICE_NAME, "url": endpoint.url, "oauth_no_confirm": True,
-                             "display": False}
-    if endpoint.command:
-        entry.update(command=endpoint.command, environment=dict(endpoint.environment))
-    if endpoint.api_token:
-        entry["api_token"] = endpoint.api_token
-    return entry
+    Service (Kubernetes), with a page users open."""
+    return endpoint.hub_service(SERVICE_NAME, pages=True)
 
 
 def configure_credits(c: Any, settings: CreditsSection, endpoint: ServiceEndpoint, ledger_url: str) -> None:
