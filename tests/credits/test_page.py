@@ -47,7 +47,8 @@ HOSTILE = "<script>alert(1)</script>"
 
 def test_hostile_names_are_escaped_on_the_page_and_in_the_chart() -> None:
     status = WalletStatus(wallet=f"group:{HOSTILE}", balance=1_000_000, spending=2_000_000,
-                          servers=((f"bob/{HOSTILE}", HOSTILE, 2.0),), unlimited=False, thresholds=(900,))
+                          servers=((f"bob/{HOSTILE}", HOSTILE, 2.0, "eu-2"),), unlimited=False,
+                          thresholds=(900,))
     entry = Entry(id=1, time=datetime(2025, 6, 30, tzinfo=UTC), wallet=status.wallet, kind="grant",
                   amount=1_000_000, actor=HOSTILE, reason=HOSTILE, server="", profile=HOSTILE)
     html = render_page(user=HOSTILE, prefix="/services/credits/", hub_home="/hub/home", statuses=[status],
@@ -57,6 +58,7 @@ def test_hostile_names_are_escaped_on_the_page_and_in_the_chart() -> None:
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     # user, warning, wallet (twice), server and profile, chart title and legend, history (4), help
     assert html.count(escaped) >= 10, html
+    assert f"{escaped}, eu-2)" in html  # the server's profile, then its zone
 
 
 def test_hostile_profile_names_are_escaped_on_the_spawn_form(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from notebooks_service.services.credits.hub import ServerSnapshot
 from notebooks_service.services.credits.ledger import Ledger, to_micro, verify
 from notebooks_service.services.credits.metrics import CreditsMetrics
 from notebooks_service.services.credits.models import Entry, RunningServer
-from notebooks_service.services.credits.status import refresh_grants
+from notebooks_service.services.credits.status import refresh_grants, wallet_statuses
 from tests.credits.fakes import T0, FakeHub, balance, fund, server
 from tests.credits.postgres import PostgresServer
 
@@ -91,6 +91,11 @@ async def test_two_zones_charge_one_wallet_continuously_and_once(postgres: Postg
             assert verify(s) == {}
             assert s.scalars(select(RunningServer.server).order_by(RunningServer.server)).all() == [
                 "eu-1:alice/@2025-03-01T09:00:00Z", "eu-2:alice/@2025-03-01T09:00:00Z"]
+            # what the status API and the JupyterLab status bar show: her spending in both zones
+            (status,) = wallet_statuses(s, SETTINGS, "alice", ["user:alice"])
+        assert status.spending == 2 * to_micro(PRICE)
+        assert sorted((server["server"], server["zone"]) for server in status.as_json()["servers"]) == [
+            ("alice/", "eu-1"), ("alice/", "eu-2")]
         charged = -sum(e.amount for e in alice if e.kind == "charge")
         assert charged == to_micro(PRICE * ready_seconds / 3600)
         assert len(keys) == len(set(keys)) == 20

@@ -27,10 +27,9 @@ from notebooks_service.services.credits.ledger import (
     Ledger,
     balances,
     personal_wallet,
-    to_credits,
 )
 from notebooks_service.services.credits.models import RunningServer
-from notebooks_service.services.credits.status import WalletStatus, warning_text
+from notebooks_service.services.credits.status import WalletStatus, paid_servers, warning_text
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ def spending_wallets(ledger: Ledger, settings: CreditsSection) -> dict[str, Wall
     return {
         wallet: WalletStatus(
             wallet=wallet, balance=held[wallet], spending=sum(r.price for r in rows),
-            servers=tuple((f"{r.user}/{r.server_name}", r.profile, to_credits(r.price)) for r in rows),
+            servers=paid_servers(rows),
             unlimited=False, thresholds=tuple(settings.warning_thresholds))
         for wallet, rows in servers.items()}
 

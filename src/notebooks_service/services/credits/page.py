@@ -91,7 +91,8 @@ def usage_chart(rows: Sequence[tuple[str, str, int]], today: date, days: int = 3
 
 def wallet_row(status: WalletStatus) -> dict[str, str]:
     runway = "unlimited" if status.unlimited else (format_duration(status.runway) if status.spending else "—")
-    servers = ", ".join(f"{name} ({profile})" for name, profile, _ in status.servers) or "none"
+    servers = ", ".join(f"{name} ({profile}{f', {zone}' if zone else ''})"
+                        for name, profile, _, zone in status.servers) or "none"
     return {"wallet": status.wallet, "balance": credits_text(status.balance),
             "spending": credits_text(status.spending), "runway": runway, "servers": servers}
 

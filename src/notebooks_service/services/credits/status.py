@@ -38,8 +38,8 @@ class WalletStatus:
     balance: int
     spending: int
     """Micro-credits per hour of the servers it pays for now."""
-    servers: tuple[tuple[str, str, float], ...]
-    """(server, profile, price per hour) of each server it pays for."""
+    servers: tuple[tuple[str, str, float, str], ...]
+    """(server, profile, price per hour, zone) of each server it pays for, in every zone."""
     unlimited: bool
     thresholds: tuple[int, ...]
 
@@ -61,8 +61,15 @@ class WalletStatus:
             "spending_per_hour": to_credits(self.spending),
             "runway_seconds": None if math.isinf(self.runway) else round(self.runway),
             "warning_threshold": self.warning,
-            "servers": [{"server": s, "profile": p, "price_per_hour": price} for s, p, price in self.servers],
+            "servers": [{"server": s, "profile": p, "price_per_hour": price, "zone": zone}
+                        for s, p, price, zone in self.servers],
         }
+
+
+def paid_servers(rows: Iterable[RunningServer]) -> tuple[tuple[str, str, float, str], ...]:
+    """`WalletStatus.servers` of these `running_servers` rows: with zones sharing the ledger, the
+    same user and server name may run in two zones, told apart by the zone."""
+    return tuple((f"{r.user}/{r.server_name}", r.profile, to_credits(r.price), r.zone) for r in rows)
 
 
 def user_wallets(session: Session, settings: CreditsSection, user: str, groups: Iterable[str]) -> list[str]:
@@ -87,7 +94,7 @@ def wallet_statuses(session: Session, settings: CreditsSection, user: str, walle
         mine = [r for r in running if r.wallet == wallet]
         result.append(WalletStatus(
             wallet=wallet, balance=current[wallet], spending=sum(r.price for r in mine),
-            servers=tuple((f"{r.user}/{r.server_name}", r.profile, to_credits(r.price)) for r in mine),
+            servers=paid_servers(mine),
             unlimited=user in settings.unlimited_users and wallet == wallets[0],
             thresholds=tuple(settings.warning_thresholds)))
     return result
