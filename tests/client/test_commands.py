@@ -165,6 +165,9 @@ def test_credits_with_a_short_lived_hub_token_revoked_afterwards(two_zones: Fake
     status, out = servers(two_zones, "credits")
     assert status == 0
     assert cells(out.splitlines()[1]) == ["eu-1", "user:alice", "4.5", "72", "3 min", "alice/ (small)"]
+    assert cells(out.splitlines()[2]) == ["eu-2", "-", "off", "-", "-", "-"]
+    assert not [r for r in two_zones.requests if r[1].startswith("http://eu-2.test")], \
+        "the directory says eu-2 has no credits: nothing to ask it"
     created = [body for method, url, body in two_zones.requests
                if method == "POST" and url.endswith("/tokens")]
     assert created == [{"expires_in": 60, "note": "notebooks servers credits (revoked after use)",

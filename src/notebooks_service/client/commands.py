@@ -76,13 +76,11 @@ class Session:
         self.hub_url = hub_url(args.hub, environ)
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(args.timeout), follow_redirects=False,
                                       transport=transport)
-        self.federation: Federation | None = None
 
     async def zones(self) -> Federation:
-        if self.federation is None:
-            self.federation = await discover(self.http, self.hub_url)
-            log.debug("zones: %s", ", ".join(z.label for z in self.federation.zones))
-        return self.federation
+        federation = await discover(self.http, self.hub_url)
+        log.debug("zones: %s", ", ".join(zone.label for zone in federation.zones))
+        return federation
 
     def api(self, zone: Zone) -> ZoneApi:
         return ZoneApi(zone, self.token, self.http)
@@ -168,8 +166,8 @@ async def start_server(session: Session) -> int:
     options: dict[str, Any] = {"mount_access_token": bool(args.mount_token)}
     if args.profile:
         options["profile"] = args.profile
-    log.info("%s: starting %s's server %s (profile %s)", zone.label, user, server_label(args.name),
-             args.profile or "default")
+    log.info("%s: starting %s's server %s with %s", zone.label, user, server_label(args.name),
+             f"profile {args.profile}" if args.profile else "the zone's default profile")
     await api.start(user, args.name, options)
     try:
         async with asyncio.timeout(args.wait):
@@ -241,7 +239,7 @@ async def stop_server(session: Session) -> int:
 async def zone_credits(session: Session, zone: Zone) -> dict[str, Any]:
     api = session.api(zone)
     try:
-        if not await api.has_credits():
+        if zone.credits is False or not await api.has_credits():
             return {"zone": zone.name, "url": zone.url, "status": "off"}
         user = str((await api.me())["name"])
         async with api.short_hub_token(user) as hub_token:
@@ -256,11 +254,7 @@ async def zone_credits(session: Session, zone: Zone) -> dict[str, Any]:
 
 async def show_credits(session: Session) -> int:
     federation = await session.zones()
-    zones = ([federation.pick(session.args.zone)] if session.args.zone
-             else [zone for zone in federation.zones if zone.credits is not False])
-    if not zones:
-        raise ClientError("no zone runs the credits service: " + ", ".join(
-            zone.name or zone.url for zone in federation.zones))
+    zones = [federation.pick(session.args.zone)] if session.args.zone else federation.zones
     answers = await asyncio.gather(*(zone_credits(session, zone) for zone in zones))
     if session.args.json:
         session.write_json({"zones": answers})
