@@ -71,6 +71,9 @@ def test_every_zone_serves_the_directory_with_health_and_prices(federation: Fede
         assert prices == {"small": 72, "large": 720}
         large = next(p for p in zones[other]["profiles"] if p["name"] == "large")
         assert large["groups"] == ["researchers", "admins"]
+        metrics = httpx.get(f"{zone.hub_url}/services/zones/metrics", timeout=10).text
+        assert f'zones_peer_up{{peer="{other}",zone="{here}"}} 1.0' in metrics
+        assert f'zones_peer_up{{peer="eu-3",zone="{here}"}} 0.0' in metrics
 
 
 def test_one_wallet_pays_in_both_zones_and_the_zones_page_shows_both_servers(federation: Federation) -> None:

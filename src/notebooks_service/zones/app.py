@@ -3,6 +3,7 @@
 - `GET /services/zones/`: the directory (every zone, its health, profiles, prices, who may use them);
   public, like the hub's own `/hub/api` version answer.
 - `GET /services/zones/self`: this zone's description, what the other zones' directories read.
+- `GET /services/zones/metrics`: the other zones' health as Prometheus metrics, labelled by zone.
 - `GET /services/zones/api/mine` and `/services/zones/home`: the logged-in user's servers in every
   zone (JSON, and the page that lets users pick a zone).
 """
@@ -19,12 +20,14 @@ import httpx
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tornado import web
 
 from notebooks_service.config.environment import config_from_environment
 from notebooks_service.services.hub_api import HubApi, HubUnavailable
 from notebooks_service.services.runner import HubServiceEnvironment, run_service, stop_requested
 from notebooks_service.zones.directory import Directory, describe_self, public_url
+from notebooks_service.zones.metrics import directory_registry
 from notebooks_service.zones.servers import servers_everywhere
 
 log = logging.getLogger("notebooks.zones")
@@ -65,6 +68,14 @@ class SelfHandler(JsonHandler):
         self.reply(self.state.directory.own)
 
 
+class MetricsHandler(JsonHandler):
+    """Prometheus text format. Public like the directory it is read from (no user data)."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.finish(generate_latest(self.settings["metrics"]))
+
+
 class UserHandler(HubOAuthenticated, JsonHandler):
     async def servers(self) -> dict[str, dict[str, Any]]:
         user = self.current_user
@@ -102,10 +113,12 @@ def make_app(state: ZonesState) -> web.Application:
     return web.Application([
         (prefix, DirectoryHandler),
         (prefix + "self", SelfHandler),
+        (prefix + "metrics", MetricsHandler),
         (prefix + "api/mine", MineHandler),
         (prefix + "home", HomeHandler),
         (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
-    ], zones=state, hub_auth=HubOAuth.instance(), cookie_secret=os.urandom(32))
+    ], zones=state, metrics=directory_registry(state.directory), hub_auth=HubOAuth.instance(),
+        cookie_secret=os.urandom(32))
 
 
 async def serve() -> None:
