@@ -22,12 +22,7 @@ from sqlalchemy import select
 
 from notebooks_service.services.credits.choices import candidate_wallets
 from notebooks_service.services.credits.config import CreditsSection
-from notebooks_service.services.credits.ledger import (
-    UNREACHABLE,
-    Ledger,
-    balances,
-    personal_wallet,
-)
+from notebooks_service.services.credits.ledger import UNREACHABLE, Ledger, balances, personal_wallet
 from notebooks_service.services.credits.models import RunningServer
 from notebooks_service.services.credits.status import WalletStatus, paid_servers, warning_text
 
