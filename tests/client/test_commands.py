@@ -161,10 +161,11 @@ def test_stop(two_zones: FakeFederation) -> None:
 def test_credits_with_a_short_lived_hub_token_revoked_afterwards(two_zones: FakeFederation) -> None:
     two_zones.zones[0].wallets = [
         {"wallet": "user:alice", "balance": 4.5, "unlimited": False, "spending_per_hour": 72.0,
-         "runway_seconds": 225, "servers": [{"server": "alice/", "profile": "small", "price_per_hour": 72}]}]
+         "runway_seconds": 225, "servers": [{"server": "alice/", "profile": "small", "price_per_hour": 72,
+                                             "zone": "eu-2"}]}]
     status, out = servers(two_zones, "credits")
     assert status == 0
-    assert cells(out.splitlines()[1]) == ["eu-1", "user:alice", "4.5", "72", "3 min", "alice/ (small)"]
+    assert cells(out.splitlines()[1]) == ["eu-1", "user:alice", "4.5", "72", "3 min", "alice/ (small, eu-2)"]
     assert cells(out.splitlines()[2]) == ["eu-2", "-", "off", "-", "-", "-"]
     assert not [r for r in two_zones.requests if r[1].startswith("http://eu-2.test")], \
         "the directory says eu-2 has no credits: nothing to ask it"

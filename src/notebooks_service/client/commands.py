@@ -252,6 +252,13 @@ async def zone_credits(session: Session, zone: Zone) -> dict[str, Any]:
             "wallets": status.get("wallets", []), "warning": status.get("warning", "")}
 
 
+def paid_server(server: Mapping[str, Any]) -> str:
+    """`alice/ (small, eu-2)`: a wallet shared by zones pays for servers in each, so the zone is
+    named when the credits service says it."""
+    about = [str(server["profile"]), *([str(server["zone"])] if server.get("zone") else [])]
+    return f"{server['server']} ({', '.join(about)})"
+
+
 async def show_credits(session: Session) -> int:
     federation = await session.zones()
     zones = [federation.pick(session.args.zone)] if session.args.zone else federation.zones
@@ -265,7 +272,7 @@ async def show_credits(session: Session) -> int:
             if answer["status"] != "up":
                 rows.append([zone, "-", answer["status"], "-", "-", "-"])
             for wallet in answer.get("wallets", []):
-                servers = ", ".join(f"{s['server']} ({s['profile']})" for s in wallet["servers"]) or "-"
+                servers = ", ".join(paid_server(s) for s in wallet["servers"]) or "-"
                 rows.append([zone, wallet["wallet"], "unlimited" if wallet["unlimited"] else
                              f"{wallet['balance']:g}", f"{wallet['spending_per_hour']:g}",
                              duration(wallet["runway_seconds"]), servers])
