@@ -85,18 +85,22 @@ class KubeCluster:
         """Where the node agent keeps a PersistentVolumeClaim's files."""
         return self.node_root / "claims" / namespace / claim
 
+    def pod_directory(self, namespace: str, pod: str) -> Path:
+        """The node agent's directory of the pod now called `namespace/pod` (found by its UID: earlier
+        pods of the same name left directories of their own)."""
+        with self.plane.admin_client() as client:
+            answer = client.get(f"/api/v1/namespaces/{namespace}/pods/{pod}")
+        assert answer.status_code == 200, f"no pod {namespace}/{pod}: {answer.status_code}"
+        return self.node_root / "pods" / f"{namespace}_{pod}_{answer.json()['metadata']['uid']}"
+
     def pod_volume(self, namespace: str, pod: str, volume: str) -> Path:
-        """Where the node agent keeps a volume of the pod `namespace/pod` (the latest pod of that name):
-        the directory a process in the pod sees at the volume's mount path."""
-        candidates = sorted(self.node_root.glob(f"pods/{namespace}_{pod}_*"), key=lambda p: p.stat().st_mtime)
-        assert candidates, f"no pod {namespace}/{pod} ran on the node"
-        return candidates[-1] / "volumes" / volume
+        """Where the node agent keeps a volume of the pod `namespace/pod`: the directory a process in the
+        pod sees at the volume's mount path."""
+        return self.pod_directory(namespace, pod) / "volumes" / volume
 
     def pod_hosts(self, namespace: str, pod: str) -> Path:
-        """The /etc/hosts the node agent keeps for the pod `namespace/pod` (the latest pod of that name)."""
-        candidates = sorted(self.node_root.glob(f"pods/{namespace}_{pod}_*"), key=lambda p: p.stat().st_mtime)
-        assert candidates, f"no pod {namespace}/{pod} ran on the node"
-        return candidates[-1] / "etc" / "hosts"
+        """The /etc/hosts the node agent keeps for the pod `namespace/pod`."""
+        return self.pod_directory(namespace, pod) / "etc" / "hosts"
 
     def service_names(self) -> dict[str, str]:
         """`namespace/name` → stand-in address of every Service the node agent forwards now."""
