@@ -1,0 +1,42 @@
+"""`notebooks up` whose hub uses the rendered services' Deployments, for test_rendered_services.py only.
+
+Everything is the service's own start (identity provider, proxy, hub), except two things: the hub's
+config file is rendered_services_hub_config.py (the services at the cluster's stand-in addresses), and
+the launcher's own JWT API process is left out, since `/services/jwt` is the `notebooks-jwt`
+Deployment's. Run as a script: `python tests/kubernetes/rendered_services_up.py up --config FILE`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+from notebooks_service.cli import main  # noqa: E402
+from notebooks_service.launcher import up  # noqa: E402
+from notebooks_service.launcher.processes import ManagedProcess  # noqa: E402
+from notebooks_service.launcher.runtime import Runtime  # noqa: E402
+
+HUB_CONFIG = HERE / "rendered_services_hub_config.py"
+LOCAL_JWT = "JWT API service"
+ENDPOINTS_ENV = "NOTEBOOKS_TEST_SERVICE_ENDPOINTS"
+"""Names the JSON file of the hub's services: name → {"url": ..., "api_token": ...} (the Deployments'
+Services at their stand-in addresses, with the tokens of the chart's `hub` Secret)."""
+_service_processes = up.build_processes
+
+
+def build_processes(runtime: Runtime) -> list[ManagedProcess]:
+    everything = _service_processes(runtime)
+    processes = [process for process in everything if process.name != LOCAL_JWT]
+    assert len(processes) == len(everything) - 1, [process.name for process in everything]
+    hub = next(process for process in processes if process.name == "JupyterHub")
+    assert hub.argv[-2] == "-f", hub.argv
+    hub.argv = [*hub.argv[:-1], str(HUB_CONFIG)]
+    return processes
+
+
+if __name__ == "__main__":
+    up.build_processes = build_processes
+    sys.exit(main())
