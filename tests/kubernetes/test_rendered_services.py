@@ -362,6 +362,16 @@ def test_credits_deployment_answers_and_charges_a_server_and_release_deployment_
                       headers={"Authorization": f"token {token}"})
     assert panel.status_code == 200, panel.text
     assert verify_with_jwks(stack, panel.json()["access_token"])["preferred_username"] == "alice"
+    released = [pod for pod in deployed.ready_pods("tokens")
+                if "Released the token of alice to their server ''" in deployed.container_log(pod)]
+    assert len(released) == 1, "one pod of the token release Deployment released it"
+
+    # the credits page in the browser: the hub's OAuth login to the service, with the rendered client id
+    # and callback, ends on the page the pod serves
+    page = browser.get(f"{stack.hub_url}/services/credits/")
+    assert page.status_code == 200 and str(page.url).startswith(f"{stack.hub_url}/services/credits/"), \
+        (page.url, page.text[:500])
+    assert "alice" in page.text
 
     stopped = api.delete("/users/alice/server")
     assert stopped.status_code in (202, 204), stopped.text
