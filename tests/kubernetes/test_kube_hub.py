@@ -192,6 +192,8 @@ def test_sharing_deletes_the_secret_and_the_file_leaves_the_pod(
     assert kube.get("secrets", "oidc-jupyter-alice") is None and not token_file.exists()
     seen = json.loads(asyncio.run(run_in_kernel(f"{kube_stack.hub_url}/user/alice/", token, SEE_TOKENS)))
     assert (seen["oidc"], seen["egi"]) == (None, None), "code in the pod finds no token"
+    revoked = api.delete("/shares/alice/")  # the next tests' servers are alice's own again
+    assert revoked.status_code == 204, revoked.text
     stop_server(api, "alice")
 
 
