@@ -54,7 +54,7 @@ def configure(stack: Stack, sections: dict[str, dict[str, Any]], zones: list[dic
         config.write(extra)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")  # one federation for every test module of the zones
 def federation(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     base: Path = tmp_path_factory.mktemp("zones")
     ledger = postgres.create_database("zones_ledger")

@@ -3,6 +3,8 @@ every zone."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from typing import Any
 
 import httpx
@@ -13,8 +15,10 @@ from tests.stack import (
     DEMO_PASSWORD,
     Stack,
     browser_login,
+    command_env,
     hub_api,
     hub_token,
+    notebooks_command,
     start_server,
     stop_server,
     wait_until,
@@ -111,3 +115,27 @@ def test_one_wallet_pays_in_both_zones_and_the_zones_page_shows_both_servers(fed
                what="both zones to read one balance")
     home = eu1_browser.get(f"{federation.eu1.hub_url}/hub/home")
     assert 'id="zones-nav"' in home.text and "Zone EU 1" in home.text
+
+
+def test_the_command_line_client_works_across_the_zones(federation: Federation) -> None:
+    env = {**command_env(), "OIDC_ACCESS_TOKEN": federation.token("alice")}
+    env.pop("NOTEBOOKS_URL", None)
+
+    def servers(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(notebooks_command("servers", *argv, "--hub", federation.eu1.hub_url),
+                              capture_output=True, text=True, timeout=180, env=env, check=False)
+
+    started = servers("start", "--zone", "eu-2", "--profile", "small")
+    assert started.returncode == 0, started.stderr
+    assert f"ready: {federation.eu2.hub_url}/user/alice/" in started.stdout
+    listed = servers("list", "--json")
+    assert listed.returncode == 2, "eu-3 does not answer"
+    assert "eu-3" in listed.stderr
+    zones = {entry["zone"]: entry for entry in json.loads(listed.stdout)["zones"]}
+    assert zones["eu-1"]["servers"] == []
+    assert [(s["ready"], s["profile"]) for s in zones["eu-2"]["servers"]] == [(True, "small")]
+    assert zones["eu-3"]["status"] == "down"
+    stopped = servers("stop", "--zone", "eu-2")
+    assert stopped.returncode == 0, stopped.stderr
+    unknown = servers("stop", "--zone", "us-9")
+    assert unknown.returncode == 2 and "eu-1" in unknown.stderr and "eu-2" in unknown.stderr
