@@ -113,6 +113,10 @@ def test_one_wallet_pays_in_both_zones_and_the_zones_page_shows_both_servers(fed
     stop_server(eu2_api, "bob")
     wait_until(lambda: balance(eu1_api, federation.eu1) == balance(eu2_api, federation.eu2), 10,
                what="both zones to read one balance")
+    history = eu2_api.get(f"{federation.eu2.hub_url}/services/credits/api/history")
+    assert history.status_code == 200, history.text
+    charged_in = {entry["zone"] for entry in history.json()["entries"] if entry["kind"] == "charge"}
+    assert charged_in == {"eu-1", "eu-2"}, "one history, each charge labelled with its zone"
     home = eu1_browser.get(f"{federation.eu1.hub_url}/hub/home")
     assert 'id="zones-nav"' in home.text and "Zone EU 1" in home.text
 
