@@ -12,6 +12,12 @@ Services' stand-in addresses with the Secret's tokens and runs none of them, and
 process is left out. The pods reach the hub as the chart's `hub:8081`, an external service of the node
 agent. User servers stay local (LocalTokenSpawner): what is tested here is the services, whose work over
 the hub's servers is the same whoever spawns them.
+
+What it found, beyond "it works": the Service balances connections and the proxy keeps its upstream
+connections alive, so a client asking in turn reaches one JWT pod and a new pod gets only new
+connections; and a JWT pod closes its kept-alive connections at once on SIGTERM, so a request the proxy
+sends over one of them at that moment fails with 503 "socket hang up" (one request in about one pod
+deletion of six here; rolling upgrades delete every pod). The deletion test tolerates exactly that.
 """
 
 from __future__ import annotations
@@ -338,7 +344,7 @@ def test_two_jwt_replicas_share_the_load_and_survive_a_deleted_pod(deployed: Dep
     assert replacement, f"no new JWT pod became ready: {deployed.diagnosis()}"
     log.info("the replacement %s was ready %.1f s after %s was deleted; %d requests meanwhile, failed: %s",
              replacement[0], time.monotonic() - started, deleted, answered, failed)
-    # Known limit (see the module's report): the proxy may send a request over a kept-alive connection
+    # Known limit (see the module's docstring): the proxy may send a request over a kept-alive connection
     # to the deleted pod just as the pod closes it on SIGTERM, and answers 503 (configurable-http-proxy
     # does not retry). Only that is tolerated: right after the deletion, once, and a retry succeeds.
     assert all(after < DRAIN_WINDOW and status == 503 and retry == 200 for after, status, retry in failed) \
