@@ -3,6 +3,7 @@ the hub config the chart runs is the one `notebooks up` applies, and bad input f
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,15 +22,17 @@ from notebooks_service.tokens.kubernetes import KubeTokenSpawner
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "deploy" / "examples" / "kubernetes.toml"
-CHART = REPO.parent / "shared" / "z2jh"
-"""Zero to JupyterHub 4.4.0's values schema and default values, as data (its README says why)."""
+CHART_PLACES = [Path(os.environ["NOTEBOOKS_Z2JH_DIR"])] if os.environ.get("NOTEBOOKS_Z2JH_DIR") else [
+    REPO.parent / "shared" / "z2jh", Path("/work/shared/z2jh")]
+"""Where Zero to JupyterHub 4.4.0's values schema and default values are, as data (shared/z2jh/README.md
+says why): beside the checkout, as on the project's machines, or where $NOTEBOOKS_Z2JH_DIR says."""
 
 
 def chart_file(name: str) -> dict[str, Any]:
-    path = CHART / name
-    if not path.exists():
-        pytest.fail(f"{path} (Zero to JupyterHub 4.4.0's {name}) is missing")
-    return yaml.safe_load(path.read_text())
+    for place in CHART_PLACES:
+        if (place / name).exists():
+            return yaml.safe_load((place / name).read_text())
+    pytest.fail(f"Zero to JupyterHub 4.4.0's {name} is in none of {', '.join(map(str, CHART_PLACES))}")
 
 
 def merged(defaults: Any, values: Any) -> Any:
