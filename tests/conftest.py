@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.credits.postgres import PostgresServer, postgres_bin
+from tests.credits.postgres import PostgresServer, running_postgres
 from tests.stack import Stack, make_stack
 from tests.tiers import (
     FAST,
@@ -107,14 +106,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL server for the session (credits ledgers, zones sharing one ledger)."""
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        pytest.fail("PostgreSQL is not installed: apt-get install -y postgresql (scripts/test.sh does)")
-    # Not under pytest's tmp dir: the `postgres` user must be able to reach it.
-    parent = Path(tempfile.mkdtemp(prefix="credits-pg-"))
-    parent.chmod(0o755)
-    server = PostgresServer(bin_dir, parent / "pg")
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(parent, ignore_errors=True)
+    with running_postgres("credits-pg-") as server:
+        yield server

@@ -11,8 +11,13 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests.stack import free_port
 
@@ -74,3 +79,21 @@ class PostgresServer:
         with psycopg.connect(self.url().replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+@contextmanager
+def running_postgres(prefix: str) -> Iterator[PostgresServer]:
+    """A PostgreSQL server of its own for as long as the block runs. Not under pytest's tmp dir: the
+    `postgres` user must be able to reach its directory."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed: apt-get install -y postgresql (scripts/test.sh does)")
+    parent = Path(tempfile.mkdtemp(prefix=prefix))
+    parent.chmod(0o755)
+    server = PostgresServer(bin_dir, parent / "pg")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(parent, ignore_errors=True)

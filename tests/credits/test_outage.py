@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,7 +27,7 @@ from notebooks_service.services.credits.metrics import CreditsMetrics
 from notebooks_service.services.credits.models import Entry, RunningServer
 from notebooks_service.services.credits.spawn import CreditsUnavailable
 from tests.credits.fakes import T0, FakeHub, fund, server
-from tests.credits.postgres import PostgresServer, postgres_bin
+from tests.credits.postgres import PostgresServer, running_postgres
 
 PRICE = 3.6  # credits per hour: 1,000 micro-credits per second
 SETTINGS = CreditsSection(enabled=True, posting_interval=60, grace_period=120, warning_thresholds=[300],
@@ -91,16 +88,8 @@ async def test_cycles_after_an_outage_charge_it_once_including_servers_started_o
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test's own, to stop and start (the session one serves others)."""
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        pytest.fail("PostgreSQL is not installed: apt-get install -y postgresql (scripts/test.sh does)")
-    parent = Path(tempfile.mkdtemp(prefix="credits-outage-pg-"))  # as conftest's: `postgres` reaches it
-    parent.chmod(0o755)
-    server = PostgresServer(bin_dir, parent / "pg")
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(parent, ignore_errors=True)
+    with running_postgres("credits-outage-pg-") as server:
+        yield server
 
 
 async def until(condition: Callable[[], bool], seconds: float, what: str) -> None:

@@ -22,12 +22,16 @@ HUB_CONFIG = HERE / "kube_hub_config.py"
 _service_processes = up.build_processes
 
 
-def build_processes(runtime: Runtime) -> list[ManagedProcess]:
-    processes = _service_processes(runtime)
+def with_hub_config(processes: list[ManagedProcess], hub_config: Path) -> list[ManagedProcess]:
+    """The launcher's processes with the hub started from `hub_config` instead of the service's own."""
     hub = next(process for process in processes if process.name == "JupyterHub")
     assert hub.argv[-2] == "-f", hub.argv
-    hub.argv = [*hub.argv[:-1], str(HUB_CONFIG)]
+    hub.argv = [*hub.argv[:-1], str(hub_config)]
     return processes
+
+
+def build_processes(runtime: Runtime) -> list[ManagedProcess]:
+    return with_hub_config(_service_processes(runtime), HUB_CONFIG)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from notebooks_service.cli import main  # noqa: E402
 from notebooks_service.launcher import up  # noqa: E402
 from notebooks_service.launcher.processes import ManagedProcess  # noqa: E402
 from notebooks_service.launcher.runtime import Runtime  # noqa: E402
+from tests.kubernetes.kube_up import with_hub_config  # noqa: E402
 
 HUB_CONFIG = HERE / "rendered_services_hub_config.py"
 LOCAL_JWT = "JWT API service"
@@ -31,10 +32,7 @@ def build_processes(runtime: Runtime) -> list[ManagedProcess]:
     everything = _service_processes(runtime)
     processes = [process for process in everything if process.name != LOCAL_JWT]
     assert len(processes) == len(everything) - 1, [process.name for process in everything]
-    hub = next(process for process in processes if process.name == "JupyterHub")
-    assert hub.argv[-2] == "-f", hub.argv
-    hub.argv = [*hub.argv[:-1], str(HUB_CONFIG)]
-    return processes
+    return with_hub_config(processes, HUB_CONFIG)
 
 
 if __name__ == "__main__":
