@@ -39,12 +39,16 @@ class Images:
 
     @staticmethod
     def filesystem(environment: Path) -> list[Path]:
-        """The environment and the Python installation it was made from (`home` in its pyvenv.cfg): what
-        the sandbox must make readable for the pod's user."""
+        """The environment, the Python installation it was made from (`home` in its pyvenv.cfg) and the
+        source directories its `.pth` files add (an editable install of the service): what the sandbox
+        must make readable for the pod's user."""
         config = (environment / "pyvenv.cfg").read_text(encoding="utf-8")
         home = next(line.split("=", 1)[1].strip() for line in config.splitlines()
                     if line.split("=", 1)[0].strip() == "home")
-        return [environment, Path(os.path.realpath(home)).parent]
+        added = [Path(line.strip()) for pth in environment.glob("lib/python*/site-packages/*.pth")
+                 for line in pth.read_text(encoding="utf-8").splitlines()
+                 if line.startswith("/") and Path(line.strip()).is_dir()]
+        return [environment, Path(os.path.realpath(home)).parent, *added]
 
     @staticmethod
     def variables(environment: Path) -> dict[str, str]:

@@ -84,18 +84,24 @@ def _hidden_root(path: Path) -> Path | None:
     return None
 
 
+PRIVATE_TMP = Path("/tmp")
+"""A tmpfs in every pod: an image under it (a checkout in /tmp) must be bound back in."""
+
+
 def image_binds(image: list[Path]) -> list[str]:
-    """The image's directories readable by the pod's user where the host hides them from other users
-    (a Python under /root): an empty tmpfs over the hiding directory, and the directory bound back in."""
+    """The image's directories readable by the pod's user where the pod would not see them: under a
+    directory the host hides from other users (a Python under /root: an empty tmpfs over it, and the
+    directory bound back in), or under the pod's private /tmp (bound back in)."""
     hidden: dict[Path, list[Path]] = {}
     for path in image:
         real = Path(os.path.realpath(path))
-        root = _hidden_root(real)
+        root = PRIVATE_TMP if real.is_relative_to(PRIVATE_TMP) else _hidden_root(real)
         if root is not None:
             hidden.setdefault(root, []).append(real)
     argv: list[str] = []
     for root, paths in hidden.items():
-        argv += ["--tmpfs", str(root)]
+        if root != PRIVATE_TMP:  # /tmp is a tmpfs already (container_argv)
+            argv += ["--tmpfs", str(root)]
         for path in paths:
             for parent in reversed(path.parents):
                 if len(parent.parts) > len(root.parts):
