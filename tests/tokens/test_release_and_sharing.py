@@ -145,4 +145,6 @@ def test_share_code_also_withdraws(token_stack: Stack, admin: Session) -> None:
     wait_until(lambda: introspect(token_stack, exposed)["active"] is False, 10, what="revocation")
     server_token = server_environ(admin, "dave")["JUPYTERHUB_API_TOKEN"]
     assert ask_service(token_stack, "dave", server_token).status_code == 403
+    revoked = dave.api.delete("/share-codes/dave/")  # dave's later servers are his own again
+    assert revoked.status_code == 204, revoked.text
     stop_server(dave.api, "dave")
