@@ -160,16 +160,22 @@ export class CreditsStatus extends Widget {
   }
 }
 
-/** Poll again just after the runway crosses the next threshold, so its warning comes on time. */
+/** Poll again just after the runway crosses the next threshold, so its warning comes on time; once
+ * warned, every few seconds, so that "empty" is seen in the grace period before the server stops (a
+ * stopped server's page can no longer ask). */
 function nextPoll(wallet: IWalletStatus, thresholds: number[]): number {
   const runway = wallet.runway_seconds;
-  if (runway === null || wallet.balance <= 0) {
+  if (wallet.balance <= 0) {
     return POLL_MS;
+  }
+  if (runway === null) {
+    return wallet.warning_threshold === null ? POLL_MS : MIN_POLL_MS;
   }
   // The next threshold is the one under the current level, not under the (rounded) runway: a runway
   // shown as 15 s may still be just above the 15 s threshold.
   const level = wallet.warning_threshold ?? Infinity;
   const lower = thresholds.filter(t => t < level);
   const untilNext = runway - (lower.length ? Math.max(...lower) : 0);
-  return Math.min(POLL_MS, Math.max(MIN_POLL_MS, untilNext * 1000 + 1000));
+  const cap = wallet.warning_threshold === null ? POLL_MS : MIN_POLL_MS;
+  return Math.min(cap, Math.max(MIN_POLL_MS, untilNext * 1000 + 1000));
 }
