@@ -225,6 +225,9 @@ def test_a_service_spreads_connections_over_the_pods_of_a_hub_image_deployment(
         cluster: KubeCluster, whoami: dict[str, str]) -> None:
     address = cluster.service_address(NAMESPACE, APP)
     assert ipaddress.ip_address(address) in ipaddress.ip_network("127.11.0.0/16")
+    # the stand-in learns of ready pods on its own poll, a moment after the API says they are ready
+    wait_for(lambda: {answer(f"http://{address}:80/")["pod"] for _ in range(4)} == set(whoami),
+             "both replicas answering through the Service", timeout=10)
     answers = [answer(f"http://{address}:80/") for _ in range(6)]
     assert {a["pod"] for a in answers} == set(whoami), "both replicas answer through the Service"
     assert all(a["pod"] != b["pod"] for a, b in itertools.pairwise(answers)), "round-robin"

@@ -257,8 +257,9 @@ class NodeAgent:
         self.write_hosts(running)
         env["PYTHONPATH"] = ":".join(filter(None, [str(POD_NETWORK), env.get("PYTHONPATH")]))
         env["NODE_AGENT_POD_IP"] = running.ip
+        readable = [*Images.filesystem(environment), POD_NETWORK]  # the shim too: a checkout in /tmp
         running.command = sandbox.container_argv(argv, running.volumes.mounts, uid, gid, groups,
-                                                 container.working_dir, Images.filesystem(environment),
+                                                 container.working_dir, readable,
                                                  running.directory / "etc", pod.metadata.name)
         running.env = env
         stamp = await self.launch(running, container)
