@@ -129,7 +129,8 @@ async def serve() -> None:
                           interval=federation.health_interval, timeout=federation.health_timeout)
     hub = HubApi(env.api_url, env.api_token, timeout=10)
     http = httpx.AsyncClient(timeout=httpx.Timeout(federation.health_timeout * 2))
-    state = ZonesState(directory=directory, hub=hub, http=http, prefix=env.prefix, hub_home="/hub/home")
+    hub_home = f"{os.environ.get('JUPYTERHUB_BASE_URL', '/')}hub/home"  # as the credits page finds it
+    state = ZonesState(directory=directory, hub=hub, http=http, prefix=env.prefix, hub_home=hub_home)
     server = make_app(state).listen(env.port, env.host, xheaders=True)
     log.info("zone directory of %s on %s (%d other zones)", directory.own["name"], env.url,
              len(directory.others))
