@@ -3,9 +3,12 @@ charged on, downgraded and upgraded again, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import column, insert, inspect, select, table
 
 from notebooks_service.services.credits.config import CreditsSection, Profile
@@ -14,6 +17,7 @@ from notebooks_service.services.credits.db import alembic_config, open_engine
 from notebooks_service.services.credits.ledger import Ledger, to_micro, verify
 from notebooks_service.services.credits.models import Entry, RunningServer
 from tests.credits.fakes import T0, FakeHub, balance, server
+from tests.credits.postgres import PostgresServer
 
 SETTINGS = CreditsSection(enabled=True, posting_interval=60, profiles={"small": Profile(price_per_hour=3.6)})
 SESSION = "alice/@2025-03-01T09:00:00Z"
@@ -80,3 +84,23 @@ async def test_0002_keeps_a_single_hub_charging_across_the_upgrade(ledger_url: s
         assert balance(ledger, "user:alice") == to_micro(10 - 0.12)
     finally:
         ledger.close()
+
+
+def test_processes_migrating_a_new_postgresql_ledger_at_once_all_succeed(postgres: PostgresServer) -> None:
+    """The hub and the credits Deployment start together on Kubernetes and both migrate: without the
+    migration lock one of them failed on a table the other had just created."""
+    url = postgres.create_database("credits_migrate_race")
+    script = ("import sys\nfrom notebooks_service.services.credits.ledger import Ledger\n"
+              "Ledger.open(sys.argv[1]).close()\n")
+    racers = [subprocess.Popen([sys.executable, "-c", script, url], stderr=subprocess.PIPE, text=True)
+              for _ in range(4)]
+    errors = [racer.communicate(timeout=120)[1] for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0, 0, 0], errors
+    engine = open_engine(url)
+    try:
+        with engine.connect() as connection:
+            versions = connection.execute(select(column("version_num")).select_from(
+                table("alembic_version"))).scalars().all()
+        assert versions == [ScriptDirectory.from_config(alembic_config(engine)).get_current_head()]
+    finally:
+        engine.dispose()

@@ -61,6 +61,22 @@ def test_hostile_names_are_escaped_on_the_page_and_in_the_chart() -> None:
     assert f"{escaped}, eu-2)" in html  # the server's profile, then its zone
 
 
+def history_page(entries: list[Entry]) -> str:
+    return render_page(user="alice", prefix="/services/credits/", hub_home="/hub/home", statuses=[],
+                       warning="", usage=[], today=TODAY, entries=entries, total=len(entries), offset=0,
+                       limit=50, how_to_get_more="")
+
+
+def test_the_history_names_the_zone_only_where_zones_share_the_ledger() -> None:
+    def charge(zone: str) -> Entry:
+        return Entry(id=1, time=datetime(2025, 6, 30, tzinfo=UTC), wallet="user:alice", kind="charge",
+                     amount=-1_000, actor="credits", reason="", server="alice/", profile="small", zone=zone)
+    zoned = history_page([charge("eu-2"), charge("")])
+    assert "<th>Zone</th>" in zoned and '<td class="zone">eu-2</td>' in zoned
+    assert '<td class="zone"></td>' in zoned, "a wallet-wide entry has no zone"
+    assert "<th>Zone</th>" not in history_page([charge("")])
+
+
 def test_hostile_profile_names_are_escaped_on_the_spawn_form(tmp_path: Path) -> None:
     settings = CreditsSection(enabled=True, profiles={
         HOSTILE: Profile(description='"><img src=x onerror=alert(2)>', price_per_hour=1)})

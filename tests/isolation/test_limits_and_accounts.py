@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.isolation.conftest import Tenant
+from tests.isolation.conftest import Tenant, account_processes
 from tests.seeds import REQUESTS_SNIPPET
 from tests.stack import Stack, browser_login, hub_api, hub_token, verify_with_jwks, wait_until
 
@@ -46,6 +48,25 @@ def test_a_greedy_kernel_is_killed_and_the_server_lives(shared_machine: Stack, a
                        headers={"Authorization": f"token {alice.token}"}).json()
     assert limits["enforced"] and limits["memory_kills"] >= 1, limits
     assert limits["memory_limit_bytes"] == int(0.75 * 1024**3)
+
+
+def cpu_quota(pid: int) -> str:
+    """The CFS quota of the cgroup process `pid` is in, as the host sees it (v1 or v2)."""
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, names, path = line.split(":", 2)
+        if "cpu" in names.split(","):
+            return Path("/sys/fs/cgroup/cpu", path.lstrip("/"), "cpu.cfs_quota_us").read_text().strip()
+        if names == "" and Path("/sys/fs/cgroup/cgroup.controllers").exists():
+            return Path("/sys/fs/cgroup", path.lstrip("/"), "cpu.max").read_text().split()[0]
+    raise AssertionError(f"process {pid} is in no cpu cgroup")
+
+
+def test_the_start_boost_ends_when_the_server_answers(shared_machine: Stack, bob: Tenant) -> None:
+    """Started with the machine's CPUs (the start boost), bob's server runs on its own 1 CPU after."""
+    assert f"bob limited to 1 CPU ({os.cpu_count()} while starting)" in shared_machine.log()
+    processes = account_processes("nb-bob")
+    assert processes, "bob's server runs as his account"
+    assert {cpu_quota(pid) for pid in processes} == {"100000"}
 
 
 @pytest.fixture

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from notebooks_service.config.schema import IsolationSection, OperatorConfig
 from notebooks_service.isolation.accounts import MAX_NAME_LENGTH, Account, account_name
-from notebooks_service.isolation.cgroups import Limits, ServerCgroup, read_oom_kills
+from notebooks_service.isolation.cgroups import CgroupUnavailable, Limits, ServerCgroup, read_oom_kills
 from notebooks_service.isolation.hubconf import IsolationUnavailable, uses_accounts
 from notebooks_service.isolation.sandbox import Sandbox
 from notebooks_service.launcher.runtime import Runtime
@@ -75,6 +76,8 @@ def test_cgroup_v1_files(tmp_path: Path) -> None:
     memory = tmp_path / "memory" / "svc" / "notebooks" / "nb-alice"
     assert (memory / "memory.limit_in_bytes").read_text() == str(1 << 30)
     assert (tmp_path / "cpu" / "svc" / "notebooks" / "nb-alice" / "cpu.cfs_quota_us").read_text() == "150000"
+    cgroup.set_cpus(0.5)
+    assert (tmp_path / "cpu" / "svc" / "notebooks" / "nb-alice" / "cpu.cfs_quota_us").read_text() == "50000"
     (memory / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")
     assert read_oom_kills(cgroup.memory_events_file) == 3
 
@@ -88,6 +91,11 @@ def test_cgroup_v2_files(tmp_path: Path) -> None:
     assert (tmp_path / "svc" / "notebooks" / "cgroup.subtree_control").read_text() == "+memory +cpu"
     assert (unit / "memory.max").read_text() == str(2 << 30)
     assert (unit / "cpu.max").read_text() == "50000 100000"
+    cgroup.set_cpus(2)
+    assert (unit / "cpu.max").read_text() == "200000 100000"
+    shutil.rmtree(unit)  # the server ended and its cgroup is gone
+    with pytest.raises(CgroupUnavailable, match="cannot set the CPU limit"):
+        cgroup.set_cpus(1)
     assert cgroup.memory_events_file == unit / "memory.events"
 
 

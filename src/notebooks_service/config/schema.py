@@ -177,6 +177,10 @@ class IsolationSection(_Section):
     """CPU limit of a server that no credits profile sizes."""
     default_memory_gb: Annotated[float, Field(gt=0)] = 2.0
     """Memory limit (GiB) of a server that no credits profile sizes."""
+    start_cpu_boost: bool = True
+    """While a server starts (until it first answers), its CPU limit is lifted to the machine's CPUs; its
+    own limit applies from then on. A JupyterLab start is a few seconds of CPU that a 1-CPU limit would
+    stretch; starts are queued one per CPU, so boosted starts never outnumber the CPUs."""
 
     @model_validator(mode="after")
     def _range(self) -> IsolationSection:

@@ -77,7 +77,7 @@ class ServerCgroup:
             directory.mkdir(parents=True, exist_ok=True)
         (memory / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
         (cpu / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
-        (cpu / "cpu.cfs_quota_us").write_text(str(int(limits.cpus * CFS_PERIOD_US)))
+        self._write_cpus(limits.cpus)
 
     def _create_v2(self, limits: Limits) -> None:
         (directory,) = self.directories
@@ -89,7 +89,22 @@ class ServerCgroup:
         directory.mkdir(exist_ok=True)
         (directory / "memory.max").write_text(str(limits.memory_bytes))
         (directory / "memory.swap.max").write_text("0")
-        (directory / "cpu.max").write_text(f"{int(limits.cpus * CFS_PERIOD_US)} {CFS_PERIOD_US}")
+        self._write_cpus(limits.cpus)
+
+    def set_cpus(self, cpus: float) -> None:
+        """Change the CPU limit of a running server (the start boost ends this way)."""
+        try:
+            self._write_cpus(cpus)
+        except OSError as exc:
+            raise CgroupUnavailable(f"cannot set the CPU limit of {self.directories[-1]}: "
+                                    f"{exc.strerror}") from None
+
+    def _write_cpus(self, cpus: float) -> None:
+        quota = int(cpus * CFS_PERIOD_US)
+        if self.version == 2:
+            (self.directories[0] / "cpu.max").write_text(f"{quota} {CFS_PERIOD_US}")
+        else:
+            (self.directories[1] / "cpu.cfs_quota_us").write_text(str(quota))
 
     def procs_files(self) -> list[str]:
         """The `cgroup.procs` files a new process writes itself into (see `join`)."""

@@ -60,6 +60,7 @@ def configure_isolation(c: Any, section: IsolationSection, user_environment: str
     spawner.uid_max = section.uid_max
     spawner.default_cpus = section.default_cpu
     spawner.default_memory_bytes = int(section.default_memory_gb * GIB)
+    spawner.start_cpu_boost = section.start_cpu_boost
     spawner.dumb_init = str(dumb_init_path())
     spawner.hidden_paths = [data_dir]
     user_env = resolve_user_environment(user_environment, hub_environment())

@@ -66,7 +66,11 @@ class IsolationMixin(HasTraits):
     exposed_paths = List(Unicode(), config=True,
                          help="Host paths every sandbox sees read-only even below a hidden one: the "
                          "environments servers run from and their Python installation.")
+    start_cpu_boost = Bool(_DEFAULTS.start_cpu_boost, config=True,
+                           help="Lift the CPU limit to the machine's CPUs while a server starts; its own "
+                           "limit applies once it answers.")
     sandbox_pid = Integer(0, help="PID 1 of the running sandbox, as the host sees it.")
+    _cpus_after_start: float | None = None
     start_slots = Integer(0, config=True,
                           help="How many servers may be starting at the same time (0: one per CPU). A "
                           "JupyterLab start takes seconds of CPU: a class starting at once would otherwise "
@@ -138,8 +142,21 @@ class IsolationMixin(HasTraits):
         async with _start_slots(self.start_slots or os.cpu_count() or 1):
             address = await (self._start_sandbox() if self.isolation
                              else super().start())  # type: ignore[misc]
-            await self._wait_until_answering(address)
+            try:
+                await self._wait_until_answering(address)
+            finally:
+                self._end_start_boost()
         return address
+
+    def _end_start_boost(self) -> None:
+        """The server answers (or gave up): from now on it gets its own CPU limit."""
+        cpus, self._cpus_after_start = self._cpus_after_start, None
+        if cpus is None:
+            return
+        try:
+            self._cgroup().set_cpus(cpus)
+        except CgroupUnavailable as exc:
+            self.log.warning("%s: %s", self._log_name, exc)  # type: ignore[attr-defined]
 
     async def _wait_until_answering(self, address: tuple[str, int]) -> None:
         """Until the server's API answers, or its process ended (the hub then reports the failure)."""
@@ -164,6 +181,8 @@ class IsolationMixin(HasTraits):
         env.setdefault("MEM_LIMIT", str(limits.memory_bytes))
         env.setdefault("CPU_LIMIT", f"{limits.cpus:g}")
         procs_files = self._make_cgroup(limits)
+        if procs_files and self.start_cpu_boost:
+            self._cpus_after_start = limits.cpus
         if procs_files:
             env[MEMORY_EVENTS_ENV] = str(self._cgroup().memory_events_file)
         server_argv = [*self.cmd, *self.get_args()]  # type: ignore[attr-defined]
@@ -186,15 +205,19 @@ class IsolationMixin(HasTraits):
 
     def _make_cgroup(self, limits: Limits) -> list[str]:
         """Create the server's cgroup; without one the server runs unlimited, which the log says."""
+        while_starting = limits
+        if self.start_cpu_boost:
+            while_starting = Limits(limits.memory_bytes, max(limits.cpus, float(os.cpu_count() or 1)))
         try:
             cgroup = ServerCgroup.for_unit(self.cgroup_unit)
-            cgroup.create(limits)
+            cgroup.create(while_starting)
         except CgroupUnavailable as exc:
             self.log.warning("Limits are not enforced for %s: %s",  # type: ignore[attr-defined]
                              self._log_name, exc)  # type: ignore[attr-defined]
             return []
-        self.log.info("%s limited to %g CPU and %d MiB", self._log_name,  # type: ignore[attr-defined]
-                      limits.cpus, limits.memory_bytes // 2**20)
+        self.log.info("%s limited to %g CPU (%g while starting) and %d MiB",
+                      self._log_name, limits.cpus, while_starting.cpus,  # type: ignore[attr-defined]
+                      limits.memory_bytes // 2**20)
         return cgroup.procs_files()
 
     def _inner_pid(self) -> int | None:

@@ -105,5 +105,6 @@ def render_page(*, user: str, prefix: str, hub_home: str, statuses: Sequence[Wal
         user=user, prefix=prefix, hub_home=hub_home, warning=warning,
         wallets=[wallet_row(s) for s in statuses], chart=usage_chart(usage, today),
         how_to_get_more=how_to_get_more, total=total, entries=entries,
+        zones=any(entry.zone for entry in entries),  # a zone's column only where zones share the ledger
         newer=max(offset - limit, 0) if offset > 0 else None,
         older=offset + limit if offset + limit < total else None)
