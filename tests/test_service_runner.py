@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notebooks_service.services.runner import CannotStart, HubServiceEnvironment
+from notebooks_service.services.runner import DRAIN_ENV, CannotStart, HubServiceEnvironment, drain_seconds
 
 HUB = {"JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api/", "JUPYTERHUB_API_TOKEN": "service-token"}
 
@@ -27,3 +27,11 @@ def test_what_is_missing_is_named() -> None:
     missing = "missing environment: JUPYTERHUB_API_TOKEN, JUPYTERHUB_SERVICE_URL"
     with pytest.raises(CannotStart, match=missing):
         HubServiceEnvironment.from_environ("/services/x/", environ={"JUPYTERHUB_API_URL": "http://hub/api"})
+
+
+def test_the_drain_is_off_unless_the_render_sets_it_and_bad_values_are_named() -> None:
+    assert drain_seconds({}) == 0
+    assert drain_seconds({DRAIN_ENV: "5"}) == 5
+    for bad, reason in (("soon", "not a number"), ("-1", "between 0 and 60"), ("600", "between 0 and 60")):
+        with pytest.raises(CannotStart, match=f"{DRAIN_ENV} .*{reason}"):
+            drain_seconds({DRAIN_ENV: bad})

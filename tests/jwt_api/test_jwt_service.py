@@ -34,6 +34,19 @@ async def test_root_answers_hub_version(running: Running) -> None:
             assert r.status_code == 200 and r.json() == {"version": "6.1.1"}
 
 
+async def test_a_draining_service_answers_and_closes_each_connection(running: Running) -> None:
+    """A stopping pod (`runner.drain`): a client on a kept-alive connection gets its answer, with
+    `Connection: close`, so its next request opens a new connection (to another pod)."""
+    async with running.client(running.provider.token()) as c:
+        before = await c.get("/")
+        assert before.status_code == 200 and before.headers.get("connection", "").lower() != "close"
+        running.service.start_draining()
+        during = await c.get("/")
+        assert during.status_code == 200 and during.headers["connection"].lower() == "close"
+        refused = await c.get("/", headers={"Authorization": "Bearer not-a-token"})
+        assert refused.status_code == 401 and refused.headers["connection"].lower() == "close"
+
+
 async def test_first_request_is_a_bearer_login_with_the_callers_token(running: Running) -> None:
     token = running.provider.token(eduperson_entitlement=["researchers", "physics"])
     async with running.client(token) as c:

@@ -32,6 +32,9 @@ def test_every_rendered_object_is_accepted_by_the_api_server(cluster: KubeCluste
     jwt = by_name[("Deployment", "notebooks-jwt")]
     assert jwt["spec"]["replicas"] == 2
     assert jwt["spec"]["strategy"]["type"] == "RollingUpdate", "defaulted by the API server"
+    pod = jwt["spec"]["template"]["spec"]
+    assert {"name": "NOTEBOOKS_DRAIN_SECONDS", "value": "5"} in pod["containers"][0]["env"]
+    assert pod["terminationGracePeriodSeconds"] == 30, "the default leaves the drain time to finish"
     assert by_name[("Deployment", "notebooks-credits")]["spec"]["strategy"]["type"] == "Recreate"
     service = by_name[("Service", "notebooks-jwt")]
     assert service["spec"]["ports"][0]["port"] == 8000 and service["spec"]["clusterIP"]

@@ -59,6 +59,10 @@ class KubernetesSection(_Section):
     """Pods of the JWT API (`/services/jwt`); it is stateless, so any number share the load."""
     release_replicas: Annotated[int, Field(ge=1, le=50)] = 2
     """Pods of the token release service behind the panel's Save and Keep refreshed."""
+    drain_seconds: Annotated[float, Field(ge=0, le=20)] = 5
+    """How long a stopping JWT API pod keeps serving, each answer closing its connection, while it leaves
+    its Service's endpoints: the chart's proxy keeps connections to a pod alive, and without the drain
+    a request sent over one as the pod stops fails."""
     cull_idle_seconds: Annotated[int, Field(ge=0)] = 3600
     """Stop servers idle this long (the chart's culler); 0 never culls."""
     cull_max_age_seconds: Annotated[int, Field(ge=0)] = 0

@@ -31,6 +31,7 @@ from notebooks_service.kubernetes.names import (
 )
 from notebooks_service.kubernetes.values import from_secret
 from notebooks_service.services.credits.hubconf import ACCESS_SCOPE as CREDITS_ACCESS
+from notebooks_service.services.runner import DRAIN_ENV
 from notebooks_service.zones.hubconf import ACCESS_SCOPE as ZONES_ACCESS
 
 MODULES = {
@@ -64,6 +65,7 @@ def service_environment(config: OperatorConfig, service: str) -> list[dict[str, 
     ]
     if service == "jwt":  # introspection of opaque tokens authenticates as the hub's client
         env.append({"name": CLIENT_SECRET_ENV, **from_secret(k8s.client_secret)})
+        env.append({"name": DRAIN_ENV, "value": f"{k8s.drain_seconds:g}"})
     if service == "credits":
         env.append({"name": "PGPASSWORD", **from_secret(k8s.database_password)})
     if service in PAGES:  # users log in to its pages through the hub (OAuth)

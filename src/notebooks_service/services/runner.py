@@ -81,6 +81,34 @@ def stop_requested() -> asyncio.Event:
     return stop
 
 
+DRAIN_ENV = "NOTEBOOKS_DRAIN_SECONDS"
+"""Set by the Kubernetes render for services behind a Service (`kubernetes.drain_seconds`)."""
+
+
+def drain_seconds(environ: Mapping[str, str] | None = None) -> float:
+    """How long to keep serving after a stop signal (0: stop at once, as on one machine)."""
+    raw = (os.environ if environ is None else environ).get(DRAIN_ENV, "").strip()
+    try:
+        seconds = float(raw or 0)
+    except ValueError:
+        raise CannotStart(f"{DRAIN_ENV} is not a number of seconds: {raw!r}") from None
+    if not 0 <= seconds <= 60:
+        raise CannotStart(f"{DRAIN_ENV} must be between 0 and 60 seconds, not {raw}")
+    return seconds
+
+
+async def drain(begin: Callable[[], None], seconds: float, log: logging.Logger) -> None:
+    """After a stop signal, before stopping: `begin` makes every answer close its connection, then the
+    service keeps serving for `seconds`. A stopping pod leaves its Service's endpoints only after the
+    signal, and clients with kept-alive connections to it go on using them: each gets one more answer,
+    then opens a new connection, which reaches another pod."""
+    if seconds <= 0:
+        return
+    begin()
+    log.info("draining for %g s: answers close their connections", seconds)
+    await asyncio.sleep(seconds)
+
+
 def run_service(serve: Callable[[], Coroutine[Any, Any, None]], log: logging.Logger, *,
                 level: str = "INFO", quiet: Iterable[str] = (),
                 start_errors: tuple[type[Exception], ...] = ()) -> int:

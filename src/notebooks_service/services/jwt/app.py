@@ -40,6 +40,8 @@ class ProxyHandler:
         self.base = prefix.rstrip("/")
         self.auth = auth
         self.upstream = upstream
+        self.draining = False
+        """Set when the service is stopping (`runner.drain`): every answer closes its connection."""
 
     def tail(self, request: web.BaseRequest) -> str | None:
         """The still percent-encoded path after our prefix, or None outside it."""
@@ -51,6 +53,12 @@ class ProxyHandler:
         return None
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        response = await self._answer(request)
+        if self.draining:
+            response.force_close()
+        return response
+
+    async def _answer(self, request: web.BaseRequest) -> web.StreamResponse:
         path = self.tail(request)
         if path is None:
             return json_error(404, "Not Found")

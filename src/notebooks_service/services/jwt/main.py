@@ -9,7 +9,7 @@ import sys
 from notebooks_service.oidc.discovery import DiscoveryError
 from notebooks_service.services.jwt.service import JwtService
 from notebooks_service.services.jwt.settings import SettingsError, load_settings
-from notebooks_service.services.runner import run_service, stop_requested
+from notebooks_service.services.runner import drain, drain_seconds, run_service, stop_requested
 
 log = logging.getLogger("notebooks_service.services.jwt")
 
@@ -22,7 +22,9 @@ async def serve(access_log: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     log.info("JWT service on http://%s:%d%s -> %s (issuer %s)", settings.bind_host,
              settings.bind_port, settings.prefix, settings.api_url, service.metadata.issuer)
+    linger = drain_seconds()
     await stop_requested().wait()
+    await drain(service.start_draining, linger, log)
     await service.close()
     log.info("JWT service stopped")
 

@@ -75,6 +75,10 @@ class JwtService:
         await site.start()
         return self.runner.addresses[0][1]
 
+    def start_draining(self) -> None:
+        """From now on every answer closes its connection (the service is about to stop)."""
+        self.server.request_handler.draining = True  # type: ignore[attr-defined]
+
     async def close(self) -> None:
         """Stop serving, revoke the hub tokens we minted and close the HTTP clients."""
         if self.runner is not None:
