@@ -85,6 +85,21 @@ class RunningPod:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def container_process(bwrap_pid: int) -> int | None:
+    """The container command's host pid: bubblewrap's child is the sandbox's init, whose child it is."""
+    for init in child_pids(bwrap_pid):
+        for command in child_pids(init):
+            return command
+    return None
+
+
 class NodeAgent:
     """Runs the pods bound to `node_name` (see the module's docstring)."""
 
@@ -418,7 +433,13 @@ class NodeAgent:
         if process is None or process.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+            # as the kubelet does, SIGTERM goes to the container's own process only: bubblewrap would die
+            # of it, and its sandbox's init with it (--die-with-parent), killing the container at once
+            command = container_process(process.pid)
+            if command is None:
+                os.killpg(process.pid, signal.SIGTERM)
+            else:
+                os.kill(command, signal.SIGTERM)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(process.wait(), grace or 0.1)
         with contextlib.suppress(ProcessLookupError):  # what is left of the group, bubblewrap's init too

@@ -1,7 +1,8 @@
 """A container as a sandboxed local process: bubblewrap gives it private /tmp, PID and IPC namespaces
 and the pod's volumes at their container paths; setpriv drops it to the pod's user and groups. All of
-it stays in the process group bubblewrap starts in, so the node agent stops a pod by signalling the group;
-the PID namespace takes down whatever left the group (kernels start sessions of their own).
+it stays in the process group bubblewrap starts in, so the node agent SIGKILLs the group once a stopping
+pod's grace period is over; the PID namespace takes down whatever left the group (kernels start sessions
+of their own).
 
 The host's filesystem stands in for the image (read-only); the network is the host's, so each pod
 listens on its own loopback address (the pod IP). /etc is the host's too, except /etc/hosts: the pod's
