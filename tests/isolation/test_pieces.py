@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,13 @@ import pytest
 
 from notebooks_service.config.schema import IsolationSection, OperatorConfig
 from notebooks_service.isolation.accounts import MAX_NAME_LENGTH, Account, account_name
-from notebooks_service.isolation.cgroups import CgroupUnavailable, Limits, ServerCgroup, read_oom_kills
+from notebooks_service.isolation.cgroups import (
+    CgroupUnavailable,
+    Limits,
+    ServerCgroup,
+    limits_unavailable,
+    read_oom_kills,
+)
 from notebooks_service.isolation.hubconf import IsolationUnavailable, uses_accounts
 from notebooks_service.isolation.sandbox import Sandbox
 from notebooks_service.launcher.runtime import Runtime
@@ -114,6 +121,26 @@ def test_the_banner_says_plainly_when_the_service_is_a_single_person_trial() -> 
     assert "SINGLE-PERSON TRIAL" in ready_banner(runtime)
     accounts = runtime.model_copy(update={"config": OperatorConfig()})
     assert ("own system account" in ready_banner(accounts)) == uses_accounts(IsolationSection())
+
+
+def test_the_banner_says_when_limits_cannot_be_enforced(tmp_path: Path) -> None:
+    """No cgroup controller here (a stand-in tree without them): the banner says limits are off, and why."""
+    problem = limits_unavailable(root=tmp_path, proc_cgroup="4:memory:/svc\n1:cpu:/svc\n")
+    assert problem == "the cgroup v1 memory controller is not mounted"
+    runtime = Runtime(config=OperatorConfig(isolation=IsolationSection(mode="accounts")), data_dir="/d",
+                      issuer="http://127.0.0.1:8010", hub_api_port=1, proxy_api_port=2, service_ports={})
+    banner = ready_banner(runtime, problem)
+    assert "own system account" in banner
+    assert f"CPU AND MEMORY LIMITS ARE NOT ENFORCED: {problem}." in banner
+    assert "with CPU and memory limits" in ready_banner(runtime)
+
+
+def test_on_this_machine_a_probe_cgroup_is_made_and_removed() -> None:
+    """As root on the test machines (cgroup v1 or v2), limits can be enforced; the probe leaves nothing."""
+    assert os.geteuid() == 0, "the isolation tests run as root, as the service does on a shared machine"
+    assert limits_unavailable() is None
+    probe = ServerCgroup.for_unit(f"probe-{os.getpid()}")
+    assert probe.directories and not [d for d in probe.directories if d.exists()], "the probe is gone"
 
 
 @pytest.mark.parametrize(("values", "key"), [

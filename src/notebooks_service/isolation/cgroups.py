@@ -146,6 +146,21 @@ class ServerCgroup:
         return removed
 
 
+def limits_unavailable(root: Path = CGROUP_ROOT, proc_cgroup: str | None = None) -> str | None:
+    """Why no server's limits could be enforced here, or None: a probe cgroup is made and removed."""
+    try:
+        probe = ServerCgroup.for_unit(f"probe-{os.getpid()}", root, proc_cgroup)
+    except CgroupUnavailable as exc:
+        return str(exc)
+    try:
+        probe.create(Limits(memory_bytes=2**30, cpus=1.0))
+    except CgroupUnavailable as exc:
+        return str(exc)
+    finally:
+        probe.remove()
+    return None
+
+
 def read_oom_kills(events_file: Path) -> int:
     """How many processes the kernel killed in a cgroup for exceeding its memory limit (0 if unknown)."""
     try:

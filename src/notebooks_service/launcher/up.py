@@ -21,6 +21,7 @@ from pathlib import Path
 from notebooks_service.config.environment import CONFIG_ENV
 from notebooks_service.config.schema import OperatorConfig
 from notebooks_service.hub.config import hub_client_secret
+from notebooks_service.isolation.cgroups import limits_unavailable
 from notebooks_service.isolation.hubconf import IsolationUnavailable, check_isolation, uses_accounts
 from notebooks_service.launcher.layout import DataDir, write_private
 from notebooks_service.launcher.ports import PortInUse, ensure_free, free_port
@@ -218,7 +219,9 @@ class Service:
             process.stop()
 
 
-def ready_banner(runtime: Runtime) -> str:
+def ready_banner(runtime: Runtime, limits_problem: str | None = None) -> str:
+    """What `notebooks up` prints once everything answers; `limits_problem` says why no cgroup can be
+    made here (the servers then run without CPU and memory limits)."""
     config = runtime.config
     lines = [
         "Notebooks Service is up.",
@@ -227,8 +230,12 @@ def ready_banner(runtime: Runtime) -> str:
         f"  API:    {runtime.hub_url}/services/jwt",
     ]
     if uses_accounts(config.isolation):
-        lines.append("  Users:  every user's server runs as that user's own system account, in a sandbox "
-                     "with CPU and memory limits.")
+        if limits_problem is None:
+            lines.append("  Users:  every user's server runs as that user's own system account, in a "
+                         "sandbox with CPU and memory limits.")
+        else:
+            lines.append("  Users:  every user's server runs as that user's own system account, in a "
+                         f"sandbox. CPU AND MEMORY LIMITS ARE NOT ENFORCED: {limits_problem}.")
     else:
         lines.append("  SINGLE-PERSON TRIAL: not started as root, so every server runs as "
                      f"{getpass.getuser()} and users can read each other's files and tokens. Do not "
@@ -253,8 +260,11 @@ def run(config: OperatorConfig) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     service = Service(resolve_runtime(config))
+    limits_problem = limits_unavailable() if uses_accounts(config.isolation) else None
+    if limits_problem is not None:
+        log.warning("CPU and memory limits of user servers are not enforced: %s", limits_problem)
     service.start()
-    log.info("%s", ready_banner(service.runtime))
+    log.info("%s", ready_banner(service.runtime, limits_problem))
     try:
         while not stop_requested.wait(1.0):
             service.restart_dead()
