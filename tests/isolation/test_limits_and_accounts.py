@@ -63,6 +63,7 @@ def cpu_quota(pid: int) -> str:
 
 def test_the_start_boost_ends_when_the_server_answers(shared_machine: Stack, bob: Tenant) -> None:
     """Started with the machine's CPUs (the start boost), bob's server runs on its own 1 CPU after."""
+    assert "in a sandbox with CPU and memory limits." in shared_machine.log(), "the banner: limits hold"
     assert f"bob limited to 1 CPU ({os.cpu_count()} while starting)" in shared_machine.log()
     processes = account_processes("nb-bob")
     assert processes, "bob's server runs as his account"
