@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from notebooks_service.isolation.cgroups import (
     limits_unavailable,
     read_oom_kills,
 )
-from notebooks_service.isolation.hubconf import IsolationUnavailable, uses_accounts
+from notebooks_service.isolation.hubconf import IsolationUnavailable, cgroup_group, uses_accounts
 from notebooks_service.isolation.sandbox import Sandbox
 from notebooks_service.launcher.runtime import Runtime
 from notebooks_service.launcher.up import ready_banner
@@ -133,6 +134,17 @@ def test_the_banner_says_when_limits_cannot_be_enforced(tmp_path: Path) -> None:
     assert "own system account" in banner
     assert f"CPU AND MEMORY LIMITS ARE NOT ENFORCED: {problem}." in banner
     assert "with CPU and memory limits" in ready_banner(runtime)
+
+
+def test_each_service_has_its_own_cgroup_group_kept_across_restarts(tmp_path: Path) -> None:
+    first, second = tmp_path / "zone-1", tmp_path / "zone-2"
+    assert cgroup_group(str(first)) == cgroup_group(f"{tmp_path}/other/../zone-1") != cgroup_group(str(second))
+    assert re.fullmatch(r"notebooks-[0-9a-f]{12}", cgroup_group(str(first)))
+    own = "4:memory:/svc\n1:cpu:/svc\n"
+    for controller in ("memory", "cpu"):
+        (tmp_path / controller / "svc").mkdir(parents=True)
+    cgroup = ServerCgroup.for_unit("nb-alice", root=tmp_path, proc_cgroup=own, group=cgroup_group(str(first)))
+    assert cgroup.directories[0] == tmp_path / "memory" / "svc" / cgroup_group(str(first)) / "nb-alice"
 
 
 def test_on_this_machine_a_probe_cgroup_is_made_and_removed() -> None:

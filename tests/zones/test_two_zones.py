@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from notebooks_service.launcher.token import fetch_token
+from tests.isolation.conftest import account_processes
 from tests.seeds import REQUESTS_SNIPPET
 from tests.stack import (
     DEMO_PASSWORD,
@@ -80,6 +82,12 @@ def test_every_zone_serves_the_directory_with_health_and_prices(federation: Fede
         assert f'zones_peer_up{{peer="eu-3",zone="{here}"}} 0.0' in metrics
 
 
+def memory_cgroup(pid: int) -> str:
+    """The memory cgroup path of process `pid` (the host's view)."""
+    lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    return next(line.split(":", 2)[2] for line in lines if "memory" in line.split(":")[1].split(","))
+
+
 def test_one_wallet_pays_in_both_zones_and_the_zones_page_shows_both_servers(federation: Federation) -> None:
     sessions = {}
     for zone in (federation.eu1, federation.eu2):
@@ -96,6 +104,10 @@ def test_one_wallet_pays_in_both_zones_and_the_zones_page_shows_both_servers(fed
     granted = balance(eu1_api, federation.eu1)
     start_server(eu1_api, "bob")
     start_server(eu2_api, "bob")
+    # one system account runs bob's servers of both zones on this machine, each in its zone's own cgroup:
+    # were it one cgroup, the zone stopping its server by force would kill the other zone's too
+    groups = {memory_cgroup(pid).rsplit("/", 2)[-2] for pid in account_processes("nb-bob")}
+    assert len(groups) == 2 and all(group.startswith("notebooks-") for group in groups), groups
     mine = eu1_browser.get(f"{federation.eu1.hub_url}/services/zones/api/mine")
     assert mine.status_code == 200, mine.text
     found = {entry["zone"]: entry for entry in mine.json()["zones"]}

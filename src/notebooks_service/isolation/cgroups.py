@@ -1,7 +1,9 @@
 """CPU and memory limits of one server, enforced with a cgroup (v1 memory+cpu controllers, or v2).
 
-Each server gets its own cgroup below the one the service runs in (`<own cgroup>/notebooks/<unit>`), so
-the service's own limits, if any, still cover its users. The cgroup also names the server's processes:
+Each server gets its own cgroup below the one the service runs in (`<own cgroup>/<group>/<unit>`), so
+the service's own limits, if any, still cover its users. The group is the service's own (one per data
+dir): two services on one machine, each with a server of the same account, never share a cgroup, so one
+never kills what the other runs. The cgroup also names the server's processes:
 a stop that must use force kills every process in it, wherever they went.
 """
 
@@ -17,6 +19,7 @@ log = logging.getLogger(__name__)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CFS_PERIOD_US = 100_000
+DEFAULT_GROUP = "notebooks"
 
 
 @dataclass(frozen=True)
@@ -46,19 +49,19 @@ class ServerCgroup:
         self.version = version
 
     @classmethod
-    def for_unit(cls, unit: str, root: Path = CGROUP_ROOT,
-                 proc_cgroup: str | None = None) -> ServerCgroup:
+    def for_unit(cls, unit: str, root: Path = CGROUP_ROOT, proc_cgroup: str | None = None,
+                 group: str = DEFAULT_GROUP) -> ServerCgroup:
         """Where the cgroup of server `unit` lives on this machine (nothing is created yet)."""
         own = proc_cgroup if proc_cgroup is not None else Path("/proc/self/cgroup").read_text()
         if (root / "cgroup.controllers").exists():
             base = root / _own_path("", own).lstrip("/")
-            return cls([base / "notebooks" / unit], version=2)
+            return cls([base / group / unit], version=2)
         directories = []
         for controller in ("memory", "cpu"):
             if not (root / controller).is_dir():
                 raise CgroupUnavailable(f"the cgroup v1 {controller} controller is not mounted")
             base = root / controller / _own_path(controller, own).lstrip("/")
-            directories.append(base / "notebooks" / unit)
+            directories.append(base / group / unit)
         return cls(directories, version=1)
 
     def create(self, limits: Limits) -> None:

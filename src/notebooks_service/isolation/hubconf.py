@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import notebooks_service
 from notebooks_service.config.schema import IsolationSection
 from notebooks_service.environment.spawn import hub_environment, resolve_user_environment
+from notebooks_service.isolation.cgroups import DEFAULT_GROUP
 from notebooks_service.isolation.sandbox import SandboxToolMissing, find_tools
 from notebooks_service.isolation.spawner import GIB
 
@@ -42,6 +44,13 @@ def check_isolation(section: IsolationSection) -> bool:
     return enabled
 
 
+def cgroup_group(data_dir: str) -> str:
+    """The service's own cgroup group, named after its data dir: stable across restarts (a restarted hub
+    finds its servers' cgroups), distinct between services on one machine."""
+    digest = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:12]
+    return f"{DEFAULT_GROUP}-{digest}"
+
+
 def python_installation(prefix: Path) -> list[Path]:
     """An environment and the Python installation its interpreter links to (a venv's base)."""
     interpreter = Path(os.path.realpath(prefix / "bin" / "python"))
@@ -63,6 +72,7 @@ def configure_isolation(c: Any, section: IsolationSection, user_environment: str
     spawner.start_cpu_boost = section.start_cpu_boost
     spawner.dumb_init = str(dumb_init_path())
     spawner.hidden_paths = [data_dir]
+    spawner.cgroup_group = cgroup_group(data_dir)
     user_env = resolve_user_environment(user_environment, hub_environment())
     package_root = Path(notebooks_service.__file__).resolve().parents[1]
     exposed = {*python_installation(user_env), *python_installation(hub_environment()), package_root}

@@ -27,7 +27,13 @@ from traitlets import Bool, Float, HasTraits, Integer, List, Unicode
 
 from notebooks_service.config.schema import IsolationSection
 from notebooks_service.isolation.accounts import Account, AccountError, AccountManager, account_name
-from notebooks_service.isolation.cgroups import CgroupUnavailable, Limits, ServerCgroup, join
+from notebooks_service.isolation.cgroups import (
+    DEFAULT_GROUP,
+    CgroupUnavailable,
+    Limits,
+    ServerCgroup,
+    join,
+)
 from notebooks_service.isolation.sandbox import Sandbox, find_tools
 
 _DEFAULTS = IsolationSection()
@@ -66,6 +72,9 @@ class IsolationMixin(HasTraits):
     exposed_paths = List(Unicode(), config=True,
                          help="Host paths every sandbox sees read-only even below a hidden one: the "
                          "environments servers run from and their Python installation.")
+    cgroup_group = Unicode(DEFAULT_GROUP, config=True,
+                           help="The cgroup (below the hub's own) holding this service's servers' cgroups; "
+                           "one per service, so that two services on one machine never share one.")
     start_cpu_boost = Bool(_DEFAULTS.start_cpu_boost, config=True,
                            help="Lift the CPU limit to the machine's CPUs while a server starts; its own "
                            "limit applies once it answers.")
@@ -209,7 +218,7 @@ class IsolationMixin(HasTraits):
         if self.start_cpu_boost:
             while_starting = Limits(limits.memory_bytes, max(limits.cpus, float(os.cpu_count() or 1)))
         try:
-            cgroup = ServerCgroup.for_unit(self.cgroup_unit)
+            cgroup = ServerCgroup.for_unit(self.cgroup_unit, group=self.cgroup_group)
             cgroup.create(while_starting)
         except CgroupUnavailable as exc:
             self.log.warning("Limits are not enforced for %s: %s",  # type: ignore[attr-defined]
@@ -266,7 +275,7 @@ class IsolationMixin(HasTraits):
 
     def _cgroup(self) -> ServerCgroup:
         try:
-            return ServerCgroup.for_unit(self.cgroup_unit)
+            return ServerCgroup.for_unit(self.cgroup_unit, group=self.cgroup_group)
         except CgroupUnavailable:
             return ServerCgroup([], version=1)
 
