@@ -190,10 +190,10 @@ class IsolationMixin(HasTraits):
         env.setdefault("MEM_LIMIT", str(limits.memory_bytes))
         env.setdefault("CPU_LIMIT", f"{limits.cpus:g}")
         procs_files = self._make_cgroup(limits)
-        if procs_files and self.start_cpu_boost:
-            self._cpus_after_start = limits.cpus
         if procs_files:
             env[MEMORY_EVENTS_ENV] = str(self._cgroup().memory_events_file)
+            if self.start_cpu_boost:
+                self._cpus_after_start = limits.cpus
         server_argv = [*self.cmd, *self.get_args()]  # type: ignore[attr-defined]
         read_end, write_end = os.pipe()
         try:
