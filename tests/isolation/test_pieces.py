@@ -138,7 +138,8 @@ def test_the_banner_says_when_limits_cannot_be_enforced(tmp_path: Path) -> None:
 
 def test_each_service_has_its_own_cgroup_group_kept_across_restarts(tmp_path: Path) -> None:
     first, second = tmp_path / "zone-1", tmp_path / "zone-2"
-    assert cgroup_group(str(first)) == cgroup_group(f"{tmp_path}/other/../zone-1") != cgroup_group(str(second))
+    same = cgroup_group(f"{tmp_path}/other/../zone-1")
+    assert cgroup_group(str(first)) == same != cgroup_group(str(second))
     assert re.fullmatch(r"notebooks-[0-9a-f]{12}", cgroup_group(str(first)))
     own = "4:memory:/svc\n1:cpu:/svc\n"
     for controller in ("memory", "cpu"):
