@@ -88,10 +88,15 @@ def test_list_start_credits_stop(zone: Stack) -> None:
     table = servers(zone, token, "list").stdout.splitlines()
     assert table[1].split()[:4] == ["eu-1", "(default)", "ready", "small"]
 
-    shown = servers(zone, token, "credits", "--json")
-    assert shown.returncode == 0, shown.stderr
-    [eu1] = json.loads(shown.stdout)["zones"]
-    wallets = {w["wallet"]: w for w in eu1["wallets"]}
+    def credit_wallets() -> dict[str, Any]:
+        shown = servers(zone, token, "credits", "--json")
+        assert shown.returncode == 0, shown.stderr
+        [eu1] = json.loads(shown.stdout)["zones"]
+        return {w["wallet"]: w for w in eu1["wallets"]}
+
+    # the credits service counts a server from its next accounting cycle on (every few seconds)
+    wallets = wait_until(lambda: (found := credit_wallets())["user:alice"]["servers"] and found, 30,
+                         interval=1, what="the credits service to count alice's new server")
     assert set(wallets) == {"user:alice", "group:proj"}
     assert wallets["user:alice"]["spending_per_hour"] == 72
     [paid] = wallets["user:alice"]["servers"]
