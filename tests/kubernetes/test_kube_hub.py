@@ -218,7 +218,8 @@ def test_a_chosen_profile_sizes_the_pod_and_credits_stop_it_at_zero(
     assert wallet.status_code == 200, wallet.text
     balance = next(w for w in wallet.json()["wallets"] if w["wallet"] == "user:bob")["balance"]
     assert balance <= 0.1, balance
-    assert api.get("/users/bob").json()["servers"] == {}
+    # the hub ends the stop once KubeSpawner has seen the pod go (its reflector), a moment after the pod
+    wait_until(lambda: api.get("/users/bob").json()["servers"] == {}, 30, what="the hub to end bob's stop")
     assert kube.get("persistentvolumeclaims", "claim-bob") is not None, "the home stays"
 
 
