@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from notebooks_service.launcher.ports import free_port
@@ -27,6 +28,8 @@ class Federation:
     eu2: Stack
     down_url: str
     """Where the third zone, eu-3, would be: nothing listens there."""
+    described_at_start: dict[str, int]
+    """The status of each zone's `/services/zones/self` asked the moment its `notebooks up` said it was up."""
 
     def token(self, user: str) -> str:
         """An access token from the one IdP (eu-1's), as `notebooks token` gets it."""
@@ -54,6 +57,11 @@ def configure(stack: Stack, sections: dict[str, dict[str, Any]], zones: list[dic
         config.write(extra)
 
 
+def described(zone: Stack) -> int:
+    """The status of the zone's own description, which the other zones' health checks read."""
+    return httpx.get(f"{zone.hub_url}/services/zones/self", timeout=10).status_code
+
+
 @pytest.fixture(scope="package")  # one federation for every test module of the zones
 def federation(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     base: Path = tmp_path_factory.mktemp("zones")
@@ -72,12 +80,16 @@ def federation(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactor
     configure(eu2, {**shared, "dev_idp": {"enabled": False},
                     "oidc": {"issuer": eu1.issuer, "client_id": client_id, "client_secret": secret},
                     "zone": {"name": "eu-2", "display_name": "EU 2"}}, zones, None)
+    described_at_start = {}
     eu1.start()
     try:
+        described_at_start["eu-1"] = described(eu1)
         eu2.start()
+        described_at_start["eu-2"] = described(eu2)
     except BaseException:
+        eu2.stop()
         eu1.stop()
         raise
-    yield Federation(eu1=eu1, eu2=eu2, down_url=down_url)
+    yield Federation(eu1=eu1, eu2=eu2, down_url=down_url, described_at_start=described_at_start)
     eu2.stop()
     eu1.stop()

@@ -1,6 +1,7 @@
 """`notebooks up`: bring the whole service up on one machine and keep it up until asked to stop.
 
-Order matters: identity provider, then proxy, then hub. If any part fails to start, the parts already
+Order matters: identity provider, then proxy, then hub; the service is up once the services the hub
+runs are routed by the proxy and answer. If any part fails to start, the parts already
 started are stopped again, so a failed start leaves nothing behind. While running, a part that dies is
 restarted; user servers are children of nobody but themselves and survive a hub restart.
 """
@@ -23,6 +24,7 @@ from notebooks_service.config.schema import OperatorConfig
 from notebooks_service.hub.config import hub_client_secret
 from notebooks_service.isolation.cgroups import limits_unavailable
 from notebooks_service.isolation.hubconf import IsolationUnavailable, check_isolation, uses_accounts
+from notebooks_service.launcher.hub_services import wait_for_hub_services
 from notebooks_service.launcher.layout import DataDir, write_private
 from notebooks_service.launcher.ports import PortInUse, ensure_free, free_port
 from notebooks_service.launcher.processes import ManagedProcess, StartupError
@@ -182,6 +184,7 @@ class Service:
                     self._check_issuer()
                 process.start()
                 process.wait_ready(timeout=120)
+            wait_for_hub_services(self.runtime, timeout=120)
         except BaseException:
             self.stop()
             raise
