@@ -1,9 +1,9 @@
 """`notebooks up` whose hub uses the rendered services' Deployments, for test_rendered_services.py only.
 
-Everything is the service's own start (identity provider, proxy, hub), except two things: the hub's
-config file is rendered_services_hub_config.py (the services at the cluster's stand-in addresses), and
-the launcher's own JWT API process is left out, since `/services/jwt` is the `notebooks-jwt`
-Deployment's. Run as a script: `python tests/kubernetes/rendered_services_up.py up --config FILE`.
+Everything is the service's own start (identity provider, proxy, hub), except three things: the hub's
+config file is rendered_services_hub_config.py (the services at the cluster's stand-in addresses), the
+launcher's own JWT API process is left out, since `/services/jwt` is the `notebooks-jwt` Deployment's,
+and the start does not wait for the hub's services, which are Deployments applied after it. Run as a script: `python tests/kubernetes/rendered_services_up.py up --config FILE`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def build_processes(runtime: Runtime) -> list[ManagedProcess]:
     return with_hub_config(processes, HUB_CONFIG)
 
 
+def no_wait_for_hub_services(_runtime: Runtime, timeout: float) -> None:
+    """The hub's services here are the rendered Deployments, which the test applies once the hub is up
+    (as on Kubernetes, where the hub does not wait for them either)."""
+
+
 if __name__ == "__main__":
     up.build_processes = build_processes
+    up.wait_for_hub_services = no_wait_for_hub_services
     sys.exit(main())

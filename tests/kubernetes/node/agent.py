@@ -285,20 +285,24 @@ class NodeAgent:
             "startTime": stamp,
             "conditions": self.conditions(running.ready, stamp),
             "containerStatuses": [self.running_status(container, running, running.ready, stamp)]})
+        self.watch_readiness(running, container, stamp)
         running.tasks += [asyncio.create_task(self.resync(running)),
                           asyncio.create_task(self.supervise(running, container, pod.spec.restart_policy))]
 
     async def launch(self, running: RunningPod, container: Any) -> str:
-        """Start (or start again) the container's process and its readiness probe; the start time."""
+        """Start (or start again) the container's process; the start time."""
         with (running.directory / "container.log").open("ab") as output:
             running.process = await asyncio.create_subprocess_exec(
                 *running.command, stdin=asyncio.subprocess.DEVNULL, stdout=output,
                 stderr=asyncio.subprocess.STDOUT, env=running.env, start_new_session=True)
         running.ready = container.readiness_probe is None
-        stamp = now()
+        return now()
+
+    def watch_readiness(self, running: RunningPod, container: Any, started: str) -> None:
+        """Start the readiness probe; called once the start's status (not ready) is in the API, so that
+        the probe's "ready", which may come within milliseconds, is never overwritten by it."""
         if container.readiness_probe is not None:
-            running.tasks.append(asyncio.create_task(self.probe(running, container, stamp)))
-        return stamp
+            running.tasks.append(asyncio.create_task(self.probe(running, container, started)))
 
     @staticmethod
     def conditions(ready: bool, stamp: str) -> list[dict[str, str]]:
@@ -425,6 +429,7 @@ class NodeAgent:
                 "containerStatuses": [self.container_status(container, running, running.ready,
                                                             {"running": {"startedAt": started}},
                                                             terminated)]})
+            self.watch_readiness(running, container, started)
 
     async def stop_process(self, running: RunningPod, grace: float) -> None:
         for task in running.tasks:
