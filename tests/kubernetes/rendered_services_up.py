@@ -3,7 +3,8 @@
 Everything is the service's own start (identity provider, proxy, hub), except three things: the hub's
 config file is rendered_services_hub_config.py (the services at the cluster's stand-in addresses), the
 launcher's own JWT API process is left out, since `/services/jwt` is the `notebooks-jwt` Deployment's,
-and the start does not wait for the hub's services, which are Deployments applied after it. Run as a script: `python tests/kubernetes/rendered_services_up.py up --config FILE`.
+and the start does not wait for the hub's services, which are Deployments applied after it.
+Run as a script: `python tests/kubernetes/rendered_services_up.py up --config FILE`.
 """
 
 from __future__ import annotations
