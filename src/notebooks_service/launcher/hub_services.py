@@ -35,10 +35,9 @@ def hub_run_services(runtime: Runtime) -> dict[str, str]:
     return services
 
 
-def _routed(runtime: Runtime) -> set[str]:
+def _routed(routes_url: str, headers: dict[str, str]) -> set[str]:
     """The names of the services the proxy has a route for."""
-    response = httpx.get(f"http://127.0.0.1:{runtime.proxy_api_port}/api/routes", timeout=2,
-                         headers={"Authorization": f"token {runtime.layout.secret('proxy_auth_token')}"})
+    response = httpx.get(routes_url, headers=headers, timeout=2)
     response.raise_for_status()
     prefix = "/services/"
     return {spec.rstrip("/").removeprefix(prefix) for spec in response.json() if spec.startswith(prefix)}
@@ -56,10 +55,12 @@ def _answers(name: str, url: str) -> bool:
 def wait_for_hub_services(runtime: Runtime, timeout: float) -> None:
     """Return once every hub-run service is routed and answers; fail naming those that are not."""
     waiting = hub_run_services(runtime)
+    routes_url = f"http://127.0.0.1:{runtime.proxy_api_port}/api/routes"
+    headers = {"Authorization": f"token {runtime.layout.secret('proxy_auth_token')}"}
     deadline = time.monotonic() + timeout
     while True:
         try:
-            routed = _routed(runtime)
+            routed = _routed(routes_url, headers)
         except httpx.HTTPError as exc:
             log.debug("proxy routes not readable yet: %s", exc)
             routed = set()
